@@ -1,0 +1,19 @@
+#pragma once
+// The few CUDA runtime services core needs, behind a plain C++ interface so that core compiles without
+// CUDA headers. core/cuda/runtime.cpp implements them with CUDA; core/no_cuda/runtime.cpp, for builds
+// without CUDA, reports no devices and refuses everything else.
+#include <cstddef>
+
+#include "core/device.h"
+
+namespace scn::cuda_rt {
+
+int device_count();
+DeviceInfo device_info(int device);
+void* allocate(size_t bytes, int device);   // stream-ordered on the device context's stream
+void release(void* ptr, int device) noexcept;
+void copy(void* dst, Device dst_device, const void* src, Device src_device, size_t bytes);
+void zero(void* dst, int device, size_t bytes);
+void synchronize(int device);
+
+}  // namespace scn::cuda_rt

@@ -1,0 +1,19 @@
+#include "core/error.h"
+
+#include <cstring>
+
+namespace scn::detail {
+
+[[noreturn]] void throw_error(const char* file, int line, const std::string& what) {
+  // Keep only the path from the project root so messages stay short and stable across checkouts.
+  const char* shown = file;
+  for (const char* root : {"/core/", "/kernels/", "/layers/", "/models/", "/tools/", "/tests/"}) {
+    if (const char* p = std::strstr(file, root)) {
+      shown = p + 1;
+      break;
+    }
+  }
+  throw Error(what + " (" + shown + ":" + std::to_string(line) + ")");
+}
+
+}  // namespace scn::detail

@@ -1,0 +1,33 @@
+#pragma once
+// scn::Error and the checks that raise it. Library-specific checks (CUDA, cuDNN, cuBLAS, cuFFT) live in
+// core/cuda/check.h; oneDNN's in kernels/cpu/onednn_check.h.
+#include <sstream>
+#include <stdexcept>
+#include <string>
+
+namespace scn {
+
+class Error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+namespace detail {
+template <class... Args>
+std::string concat(const Args&... args) {
+  std::ostringstream os;
+  (os << ... << args);
+  return os.str();
+}
+[[noreturn]] void throw_error(const char* file, int line, const std::string& what);
+}  // namespace detail
+
+}  // namespace scn
+
+// Throws scn::Error("<message> (file:line)") when `cond` is false. The message parts are streamed.
+#define SCN_CHECK(cond, ...)                                                                   \
+  do {                                                                                         \
+    if (!(cond)) ::scn::detail::throw_error(__FILE__, __LINE__, ::scn::detail::concat(__VA_ARGS__)); \
+  } while (0)
+
+#define SCN_FAIL(...) ::scn::detail::throw_error(__FILE__, __LINE__, ::scn::detail::concat(__VA_ARGS__))

@@ -1,0 +1,59 @@
+#include "core/memory.h"
+
+#include <cstdlib>
+#include <cstring>
+
+#include "core/cuda_runtime.h"
+#include "core/error.h"
+
+namespace scn {
+
+MemoryStats& memory_stats() {
+  static MemoryStats stats;
+  return stats;
+}
+
+std::shared_ptr<Storage> Storage::allocate(size_t bytes, Device device) {
+  const size_t rounded = (bytes + 63) / 64 * 64;  // aligned_alloc needs a multiple of the alignment
+  void* data = nullptr;
+  if (device.is_cpu()) {
+    data = rounded ? std::aligned_alloc(64, rounded) : nullptr;
+    SCN_CHECK(data || !rounded, "out of host memory allocating ", bytes, " bytes");
+    memory_stats().host_allocations++;
+    memory_stats().host_bytes += rounded;
+  } else {
+    data = rounded ? cuda_rt::allocate(rounded, device.index) : nullptr;
+    memory_stats().device_allocations++;
+    memory_stats().device_bytes += rounded;
+  }
+  return std::shared_ptr<Storage>(new Storage(data, bytes, device));
+}
+
+Storage::~Storage() {
+  if (!data_) return;
+  if (device_.is_cpu()) {
+    std::free(data_);
+  } else {
+    cuda_rt::release(data_, device_.index);
+  }
+}
+
+void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device, size_t bytes) {
+  if (bytes == 0) return;
+  if (dst_device.is_cpu() && src_device.is_cpu()) {
+    std::memcpy(dst, src, bytes);
+    return;
+  }
+  cuda_rt::copy(dst, dst_device, src, src_device, bytes);
+}
+
+void zero_bytes(void* dst, Device device, size_t bytes) {
+  if (bytes == 0) return;
+  if (device.is_cpu()) {
+    std::memset(dst, 0, bytes);
+  } else {
+    cuda_rt::zero(dst, device.index, bytes);
+  }
+}
+
+}  // namespace scn

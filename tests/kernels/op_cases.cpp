@@ -1,0 +1,21 @@
+// The list of every op's conformance cases. An op without cases here fails review: add its cases file.
+#include "kernels/op_case.h"
+
+namespace scn::test {
+
+std::vector<OpCase> conv_cases();          // cases_conv.cpp
+std::vector<OpCase> sparse_cases();        // cases_sparse.cpp: thresholds, ISTA, FISTA
+std::vector<OpCase> elementwise_cases();   // cases_elementwise.cpp: add/axpy/scale, reductions, fills, SGD
+std::vector<OpCase> nn_cases();            // cases_nn.cpp: bias/scale, batch norm, pooling, linear, loss
+
+const std::vector<OpCase>& all_op_cases() {
+  static const std::vector<OpCase> cases = [] {
+    std::vector<OpCase> all;
+    for (auto&& group : {conv_cases(), sparse_cases(), elementwise_cases(), nn_cases()})
+      all.insert(all.end(), group.begin(), group.end());
+    return all;
+  }();
+  return cases;
+}
+
+}  // namespace scn::test

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs what scn needs from Debian (idempotent) and builds a Release build in build/.
+# Works as root on a fresh Debian 12 machine, with or without CUDA (nvcc on PATH or in /usr/local/cuda).
+#   SCN_SKIP_APT=1   do not touch packages      SCN_BUILD_DIR=dir   build elsewhere
+#   SCN_CUDA=AUTO|ON|OFF                          SCN_JOBS=N          parallel build jobs
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(cmake g++ make pkg-config libyaml-cpp-dev libdnnl-dev libgtest-dev libbenchmark-dev zlib1g-dev
+          libcli11-dev nlohmann-json3-dev libjpeg-dev libpng-dev libfftw3-dev dataset-fashion-mnist
+          python3 python3-matplotlib python3-numpy)
+
+if [ "${SCN_SKIP_APT:-0}" != 1 ]; then
+  missing=()
+  for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "setup: installing ${missing[*]}"
+    sudo_cmd=""
+    [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
+    $sudo_cmd apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+fi
+
+# nvcc is often installed outside PATH.
+if ! command -v nvcc >/dev/null && [ -x /usr/local/cuda/bin/nvcc ]; then
+  export PATH=/usr/local/cuda/bin:$PATH
+fi
+
+build=${SCN_BUILD_DIR:-build}
+jobs=${SCN_JOBS:-$(nproc)}
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DSCN_CUDA="${SCN_CUDA:-AUTO}" >/dev/null
+cmake --build "$build" -j "$jobs"
