@@ -1,0 +1,23 @@
+#pragma once
+// Atomic file replacement: a reader of `path` sees either the old file or the complete new one, never a
+// half-written file, even if the process or the machine dies during the write. Checkpoints and run folders
+// write through it.
+#include <functional>
+#include <ostream>
+#include <string>
+#include <string_view>
+
+namespace scn {
+
+// Calls `write` with a binary stream on "<path>.tmp.<pid>.<n>" (same directory, so the rename cannot cross
+// file systems; <n> is a per-process counter so that two threads never share a temporary file), then
+// flushes, fsyncs the data, renames it over `path` and fsyncs the directory. On any failure (the callback
+// throws, a stream error, fsync or rename fails) the temporary file is removed, `path` is left as it was,
+// and an scn::Error names `path` and the cause (the errno text for I/O, the callback's message otherwise).
+// Exceptions that are not std::exception pass through unchanged, after the same clean-up.
+void write_file_atomically(const std::string& path, const std::function<void(std::ostream&)>& write);
+
+// The same for a file whose whole contents are at hand.
+void write_string_atomically(const std::string& path, std::string_view contents);
+
+}  // namespace scn

@@ -1,0 +1,97 @@
+// write_file_atomically: the target is replaced whole or not at all, and no temporary file survives.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+
+#include "core/atomic_file.h"
+#include "core/error.h"
+
+namespace scn {
+namespace {
+
+namespace fs = std::filesystem;
+
+class AtomicFile : public ::testing::Test {
+ protected:
+  AtomicFile() {
+    static int counter = 0;
+    dir_ = fs::temp_directory_path() /
+           ("scn_test_atomic_file_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  ~AtomicFile() override {
+    std::error_code ignored;
+    fs::remove_all(dir_, ignored);
+  }
+  std::string file(const std::string& name) const { return (dir_ / name).string(); }
+  std::vector<std::string> names() const {
+    std::vector<std::string> out;
+    for (const auto& entry : fs::directory_iterator(dir_)) out.push_back(entry.path().filename().string());
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+  static std::string contents(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }
+
+  fs::path dir_;
+};
+
+TEST_F(AtomicFile, WritesAndReplacesAFile) {
+  const std::string path = file("out.txt");
+  write_string_atomically(path, "old");
+  EXPECT_EQ(contents(path), "old");
+  write_file_atomically(path, [](std::ostream& out) { out << "new " << 42 << '\0' << "binary"; });
+  EXPECT_EQ(contents(path), std::string("new 42\0binary", 13));
+  EXPECT_EQ(names(), std::vector<std::string>{"out.txt"});
+}
+
+TEST_F(AtomicFile, ThrowingCallbackLeavesTheTargetUnchanged) {
+  const std::string path = file("out.txt");
+  write_string_atomically(path, "old contents");
+  const auto throw_midway = [](std::ostream& out) {
+    out << std::string(1 << 20, 'x');  // more than a stream buffer: part of it reaches the temporary file
+    throw std::runtime_error("boom");
+  };
+  try {
+    write_file_atomically(path, throw_midway);
+    FAIL() << "expected scn::Error";
+  } catch (const Error& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find(path), std::string::npos) << message;
+    EXPECT_NE(message.find("boom"), std::string::npos) << message;
+  }
+  EXPECT_EQ(contents(path), "old contents");
+  EXPECT_EQ(names(), std::vector<std::string>{"out.txt"}) << "a temporary file was left behind";
+
+  // Without an old file there is still nothing afterwards, and foreign exceptions pass through unchanged.
+  const std::string fresh = file("fresh.txt");
+  EXPECT_THROW(write_file_atomically(fresh, [](std::ostream&) { throw 7; }), int);
+  EXPECT_FALSE(fs::exists(fresh));
+  EXPECT_EQ(names(), std::vector<std::string>{"out.txt"});
+}
+
+TEST_F(AtomicFile, IoFailuresNameThePathAndTheCause) {
+  const std::string path = file("no/such/dir/out.txt");
+  try {
+    write_string_atomically(path, "x");
+    FAIL() << "expected scn::Error";
+  } catch (const Error& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find(path), std::string::npos) << message;
+    EXPECT_NE(message.find("No such file or directory"), std::string::npos) << message;
+  }
+  // Renaming onto a directory fails after the data is written: the temporary file must go too.
+  fs::create_directory(file("taken"));
+  fs::create_directory(file("taken/child"));
+  EXPECT_THROW(write_string_atomically(file("taken"), "x"), Error);
+  EXPECT_EQ(names(), std::vector<std::string>{"taken"});
+}
+
+}  // namespace
+}  // namespace scn
