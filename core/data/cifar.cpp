@@ -11,10 +11,10 @@ namespace {
 
 // The fixed-size record of one CIFAR format: label bytes (each with its bound), then the pixel planes.
 struct RecordFormat {
-  const char* name;                         // "CIFAR-10"
-  std::vector<const char*> label_names;     // one per label byte, for messages ("label", "coarse label")
-  std::vector<int> label_bounds;            // label byte k must be < label_bounds[k]
-  int label_used;                           // which label byte becomes Dataset::labels
+  const char* name;                      // "CIFAR-10"
+  std::vector<const char*> label_names;  // one per label byte, for messages ("label", "coarse label")
+  std::vector<int> label_bounds;         // label byte k must be < label_bounds[k]
+  int label_used;                        // which label byte becomes Dataset::labels
   int image_size;
   int64_t pixel_bytes() const { return 3 * int64_t{image_size} * image_size; }
   int64_t record_bytes() const { return static_cast<int64_t>(label_bounds.size()) + pixel_bytes(); }
@@ -30,8 +30,7 @@ int64_t check_records(const FileBytes& file, const RecordFormat& format) {
   const int64_t size = static_cast<int64_t>(file.bytes.size());
   const int64_t record = format.record_bytes();
   const char* decompressed = is_gzip_file(file.path) ? " (decompressed)" : "";
-  SCN_CHECK(size > 0, file.path, ": empty file, expected at least one ", record, "-byte ", format.name,
-            " record");
+  SCN_CHECK(size > 0, file.path, ": empty file, expected at least one ", record, "-byte ", format.name, " record");
   SCN_CHECK(size % record == 0, file.path, ": size ", size, decompressed, " is not a multiple of the ", record,
             "-byte ", format.name, " record");
   const int64_t count = size / record;
@@ -46,8 +45,8 @@ int64_t check_records(const FileBytes& file, const RecordFormat& format) {
 
 // Reads and checks the files, then gathers their records into one data set.
 Dataset read_records(const std::vector<std::string>& paths, const RecordFormat& format) {
-  SCN_CHECK(format.image_size >= 1 && format.image_size <= 4096, format.name,
-            ": image_size must be in [1, 4096], got ", format.image_size);
+  SCN_CHECK(format.image_size >= 1 && format.image_size <= 4096, format.name, ": image_size must be in [1, 4096], got ",
+            format.image_size);
   std::vector<FileBytes> files;
   int64_t total = 0;
   for (const std::string& path : paths) {
@@ -128,8 +127,7 @@ Dataset read_cifar100(const std::string& dir, const std::string& split, Cifar100
   check_split(split, "CIFAR-100");
   const std::string path = require_data_file(dir, split + ".bin");
   const bool fine = label == Cifar100Label::fine;
-  Dataset d = read_records({path}, {"CIFAR-100", {"coarse label", "fine label"}, {20, 100}, fine ? 1 : 0,
-                                    image_size});
+  Dataset d = read_records({path}, {"CIFAR-100", {"coarse label", "fine label"}, {20, 100}, fine ? 1 : 0, image_size});
   d.class_names = fine ? names_or_default(dir, "fine_label_names.txt", 100, cifar100_fine_class_names())
                        : names_or_default(dir, "coarse_label_names.txt", 20, cifar100_coarse_class_names());
   d.classes = fine ? 100 : 20;

@@ -24,7 +24,6 @@ enum class Cifar100Label { fine, coarse };
 
 // `split` is "train" or "test". Images come back as u8 (N, 3, s, s).
 Dataset read_cifar10(const std::string& dir, const std::string& split, int image_size = 32);
-Dataset read_cifar100(const std::string& dir, const std::string& split, Cifar100Label label,
-                      int image_size = 32);
+Dataset read_cifar100(const std::string& dir, const std::string& split, Cifar100Label label, int image_size = 32);
 
 }  // namespace scn

@@ -10,23 +10,21 @@ std::vector<std::string> cifar10_class_names() {
 
 std::vector<std::string> cifar100_fine_class_names() {
   // The order of fine_label_names.txt in the official binary release (alphabetical).
-  return {"apple",        "aquarium_fish", "baby",       "bear",       "beaver",      "bed",
-          "bee",          "beetle",        "bicycle",    "bottle",     "bowl",        "boy",
-          "bridge",       "bus",           "butterfly",  "camel",      "can",         "castle",
-          "caterpillar",  "cattle",        "chair",      "chimpanzee", "clock",       "cloud",
-          "cockroach",    "couch",         "crab",       "crocodile",  "cup",         "dinosaur",
-          "dolphin",      "elephant",      "flatfish",   "forest",     "fox",         "girl",
-          "hamster",      "house",         "kangaroo",   "keyboard",   "lamp",        "lawn_mower",
-          "leopard",      "lion",          "lizard",     "lobster",    "man",         "maple_tree",
-          "motorcycle",   "mountain",      "mouse",      "mushroom",   "oak_tree",    "orange",
-          "orchid",       "otter",         "palm_tree",  "pear",       "pickup_truck", "pine_tree",
-          "plain",        "plate",         "poppy",      "porcupine",  "possum",      "rabbit",
-          "raccoon",      "ray",           "road",       "rocket",     "rose",        "sea",
-          "seal",         "shark",         "shrew",      "skunk",      "skyscraper",  "snail",
-          "snake",        "spider",        "squirrel",   "streetcar",  "sunflower",   "sweet_pepper",
-          "table",        "tank",          "telephone",  "television", "tiger",       "tractor",
-          "train",        "trout",         "tulip",      "turtle",     "wardrobe",    "whale",
-          "willow_tree",  "wolf",          "woman",      "worm"};
+  return {"apple",      "aquarium_fish", "baby",         "bear",       "beaver",      "bed",         "bee",
+          "beetle",     "bicycle",       "bottle",       "bowl",       "boy",         "bridge",      "bus",
+          "butterfly",  "camel",         "can",          "castle",     "caterpillar", "cattle",      "chair",
+          "chimpanzee", "clock",         "cloud",        "cockroach",  "couch",       "crab",        "crocodile",
+          "cup",        "dinosaur",      "dolphin",      "elephant",   "flatfish",    "forest",      "fox",
+          "girl",       "hamster",       "house",        "kangaroo",   "keyboard",    "lamp",        "lawn_mower",
+          "leopard",    "lion",          "lizard",       "lobster",    "man",         "maple_tree",  "motorcycle",
+          "mountain",   "mouse",         "mushroom",     "oak_tree",   "orange",      "orchid",      "otter",
+          "palm_tree",  "pear",          "pickup_truck", "pine_tree",  "plain",       "plate",       "poppy",
+          "porcupine",  "possum",        "rabbit",       "raccoon",    "ray",         "road",        "rocket",
+          "rose",       "sea",           "seal",         "shark",      "shrew",       "skunk",       "skyscraper",
+          "snail",      "snake",         "spider",       "squirrel",   "streetcar",   "sunflower",   "sweet_pepper",
+          "table",      "tank",          "telephone",    "television", "tiger",       "tractor",     "train",
+          "trout",      "tulip",         "turtle",       "wardrobe",   "whale",       "willow_tree", "wolf",
+          "woman",      "worm"};
 }
 
 std::vector<std::string> cifar100_coarse_class_names() {

@@ -6,11 +6,11 @@
 
 namespace scn {
 
-std::vector<std::string> cifar10_class_names();         // airplane … truck
-std::vector<std::string> cifar100_fine_class_names();   // apple … worm (100)
-std::vector<std::string> cifar100_coarse_class_names(); // aquatic_mammals … vehicles_2 (20)
-std::vector<std::string> fashion_mnist_class_names();   // T-shirt/top … Ankle boot
-std::vector<std::string> digit_class_names();           // "0" … "9"
+std::vector<std::string> cifar10_class_names();          // airplane … truck
+std::vector<std::string> cifar100_fine_class_names();    // apple … worm (100)
+std::vector<std::string> cifar100_coarse_class_names();  // aquatic_mammals … vehicles_2 (20)
+std::vector<std::string> fashion_mnist_class_names();    // T-shirt/top … Ankle boot
+std::vector<std::string> digit_class_names();            // "0" … "9"
 
 // The non-empty lines of a names file (optionally gzip-compressed), trimmed of surrounding white space
 // (the official batches.meta.txt ends with blank lines and may have CRLF line ends).

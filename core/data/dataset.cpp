@@ -12,15 +12,14 @@ void check_dataset(const Dataset& d) {
             ": images must be u8 (N, C, H, W) on the CPU, got ", d.images.str());
   SCN_CHECK(d.labels.rank() == 1 && d.labels.dtype() == DType::i32 && !d.labels.is_cuda(), d.source,
             ": labels must be i32 (N) on the CPU, got ", d.labels.str());
-  SCN_CHECK(d.images.size(0) == d.labels.size(0), d.source, ": ", d.images.size(0), " images but ",
-            d.labels.size(0), " labels");
+  SCN_CHECK(d.images.size(0) == d.labels.size(0), d.source, ": ", d.images.size(0), " images but ", d.labels.size(0),
+            " labels");
   SCN_CHECK(d.classes >= 1, d.source, ": ", d.classes, " classes, expected at least 1");
   SCN_CHECK(static_cast<int>(d.class_names.size()) == d.classes, d.source, ": ", d.class_names.size(),
             " class names, expected ", d.classes);
   const int32_t* y = d.labels.data<int32_t>();
   for (int64_t i = 0; i < d.size(); ++i)
-    SCN_CHECK(y[i] >= 0 && y[i] < d.classes, d.source, ": record ", i, " has label ", y[i], ", expected < ",
-              d.classes);
+    SCN_CHECK(y[i] >= 0 && y[i] < d.classes, d.source, ": record ", i, " has label ", y[i], ", expected < ", d.classes);
 }
 
 Dataset subset(const Dataset& d, const std::vector<int64_t>& indices) {
@@ -37,8 +36,7 @@ Dataset subset(const Dataset& d, const std::vector<int64_t>& indices) {
   int32_t* out_y = out.labels.data<int32_t>();
   for (int64_t i = 0; i < n; ++i) {
     const int64_t k = indices[i];
-    SCN_CHECK(k >= 0 && k < d.size(), "subset: index ", k, " out of range for ", d.size(), " records of ",
-              d.source);
+    SCN_CHECK(k >= 0 && k < d.size(), "subset: index ", k, " out of range for ", d.size(), " records of ", d.source);
     std::memcpy(dst + i * row, src + k * row, static_cast<size_t>(row));
     out_y[i] = y[k];
   }
@@ -58,8 +56,7 @@ std::vector<int64_t> class_histogram(const Dataset& d) {
   std::vector<int64_t> counts(static_cast<size_t>(d.classes), 0);
   const int32_t* y = d.labels.data<int32_t>();
   for (int64_t i = 0; i < d.size(); ++i) {
-    SCN_CHECK(y[i] >= 0 && y[i] < d.classes, d.source, ": record ", i, " has label ", y[i], ", expected < ",
-              d.classes);
+    SCN_CHECK(y[i] >= 0 && y[i] < d.classes, d.source, ": record ", i, " has label ", y[i], ", expected < ", d.classes);
     ++counts[static_cast<size_t>(y[i])];
   }
   return counts;

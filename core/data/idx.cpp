@@ -17,11 +17,11 @@ uint32_t big_endian_u32(const uint8_t* p) {
 }
 
 // Checks the magic and the header length; returns the header's dimensions.
-std::vector<int64_t> read_header(const std::string& path, const std::vector<uint8_t>& bytes, uint32_t magic,
-                                 int dims, const char* what) {
+std::vector<int64_t> read_header(const std::string& path, const std::vector<uint8_t>& bytes, uint32_t magic, int dims,
+                                 const char* what) {
   const size_t header = 4 + 4 * static_cast<size_t>(dims);
-  SCN_CHECK(bytes.size() >= header, path, ": size ", bytes.size(), " bytes is shorter than the ", header,
-            "-byte IDX ", what, " header");
+  SCN_CHECK(bytes.size() >= header, path, ": size ", bytes.size(), " bytes is shorter than the ", header, "-byte IDX ",
+            what, " header");
   const uint32_t found = big_endian_u32(bytes.data());
   SCN_CHECK(found == magic, path, ": magic number ", found, ", expected ", magic, " (IDX ", what, ")");
   std::vector<int64_t> shape;
@@ -39,13 +39,13 @@ Dataset read_idx_pair(const std::string& images_path, const std::string& labels_
   SCN_CHECK(n >= 1 && rows >= 1 && cols >= 1, images_path, ": header says ", n, " images of ", rows, "×", cols,
             ", expected at least one non-empty image");
   // The header is untrusted: bound it before multiplying (each dimension is < 2^32).
-  SCN_CHECK(rows <= 65536 && cols <= 65536 && n <= static_cast<int64_t>(images.size()) / (rows * cols),
-            images_path, ": header says ", n, " images of ", rows, "×", cols, ", more than the file's ",
-            images.size(), " bytes can hold");
+  SCN_CHECK(rows <= 65536 && cols <= 65536 && n <= static_cast<int64_t>(images.size()) / (rows * cols), images_path,
+            ": header says ", n, " images of ", rows, "×", cols, ", more than the file's ", images.size(),
+            " bytes can hold");
   const int64_t expected = 16 + n * rows * cols;
   SCN_CHECK(static_cast<int64_t>(images.size()) == expected, images_path, ": size ", images.size(),
-            " bytes, expected 16 + ", n, "×", rows, "×", cols, " = ", expected, " for the header's ", n,
-            " images of ", rows, "×", cols);
+            " bytes, expected 16 + ", n, "×", rows, "×", cols, " = ", expected, " for the header's ", n, " images of ",
+            rows, "×", cols);
 
   const std::vector<uint8_t> labels = read_data_file(labels_path);
   const int64_t count = read_header(labels_path, labels, kLabelsMagic, 1, "labels")[0];

@@ -14,8 +14,8 @@ Dataset load_dataset(const std::string& format, const std::string& dir, const st
   if (format == "cifar10") {
     d = read_cifar10(dir, split, options.image_size);
   } else if (format == "cifar100") {
-    SCN_CHECK(options.label == "fine" || options.label == "coarse",
-              "cifar100: label must be fine or coarse, got '", options.label, "'");
+    SCN_CHECK(options.label == "fine" || options.label == "coarse", "cifar100: label must be fine or coarse, got '",
+              options.label, "'");
     d = read_cifar100(dir, split, options.label == "fine" ? Cifar100Label::fine : Cifar100Label::coarse,
                       options.image_size);
   } else if (format == "fashion_mnist" || format == "mnist") {

@@ -33,8 +33,7 @@ std::vector<uint8_t> stratified_holdout(const std::vector<int32_t>& labels, int 
   }
   std::vector<int> order(classes);
   std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(),
-                   [&](int a, int b) { return remainder[a] > remainder[b]; });
+  std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return remainder[a] > remainder[b]; });
   for (int k = 0; assigned < holdout; ++k, ++assigned) ++quota[order[k]];
 
   // Within a class, the records with the smallest 64-bit Philox keys (ties by index) are held out.

@@ -119,7 +119,8 @@ TEST(DataIdx, RefusesBadLabelsTruncatedGzipAndMissingFiles) {
   write_gz(dir / "whole.gz", idx_images(5));
   std::vector<uint8_t> gz = testing::read_bytes(dir / "whole.gz");
   write_bytes(dir / "t10k-images-idx3-ubyte.gz", std::vector<uint8_t>(gz.begin(), gz.end() - 5));
-  expect_error([&] { read_mnist(dir.str(), "test", true); }, {"t10k-images-idx3-ubyte.gz", "truncated or corrupt gzip"});
+  expect_error([&] { read_mnist(dir.str(), "test", true); },
+               {"t10k-images-idx3-ubyte.gz", "truncated or corrupt gzip"});
   expect_error([&] { read_mnist(dir.str(), "train", true); }, {"train-images-idx3-ubyte: no such file"});
 }
 

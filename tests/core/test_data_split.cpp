@@ -129,7 +129,7 @@ TEST(DataDataset, ChannelStatsOfKnownPixels) {
   EXPECT_NEAR(s.std[0], 0.0, 1e-12);
   EXPECT_DOUBLE_EQ(s.mean[1], 0.5);
   EXPECT_NEAR(s.std[1], 0.5, 1e-12);
-  EXPECT_NEAR(s.mean[2], 0.3, 1e-12);              // (0 + 0.2 + 0.4 + 0.6) / 4
+  EXPECT_NEAR(s.mean[2], 0.3, 1e-12);             // (0 + 0.2 + 0.4 + 0.6) / 4
   EXPECT_NEAR(s.std[2], std::sqrt(0.05), 1e-12);  // population variance of {0, .2, .4, .6}
 }
 
