@@ -28,7 +28,10 @@ bool is_image_name(const fs::path& p) {
 
 std::vector<fs::path> sorted_entries(const fs::path& dir, bool directories) {
   std::vector<fs::path> out;
-  for (const fs::directory_entry& e : fs::directory_iterator(dir)) {
+  std::error_code ec;
+  fs::directory_iterator it(dir, ec);
+  SCN_CHECK(!ec, dir.string(), ": cannot list the folder (", ec.message(), ")");
+  for (const fs::directory_entry& e : it) {
     if (is_hidden(e.path())) continue;
     if (directories ? e.is_directory() : (e.is_regular_file() && is_image_name(e.path()))) out.push_back(e.path());
   }
@@ -48,16 +51,15 @@ void shuffle_indices(std::vector<int64_t>& indices, uint64_t seed) {
   for (size_t k = 0; k < keyed.size(); ++k) indices[k] = keyed[k].second;
 }
 
-void write_file(const fs::path& path, const std::vector<uint8_t>& bytes) {
+// Writes `bytes` to `path` + ".tmp"; returns that temporary path.
+fs::path write_temporary(const fs::path& path, const std::vector<uint8_t>& bytes) {
   const fs::path tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    SCN_CHECK(out, tmp.string(), ": cannot create the file");
-    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-    out.close();
-    SCN_CHECK(out, tmp.string(), ": write failed");
-  }
-  fs::rename(tmp, path);
+  std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+  SCN_CHECK(out, tmp.string(), ": cannot create the file");
+  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  out.close();
+  SCN_CHECK(out, tmp.string(), ": write failed");
+  return tmp;
 }
 
 // The records of `order` (indices into files/labels) as CIFAR-10 bytes; images are decoded in parallel and
@@ -80,7 +82,8 @@ std::vector<uint8_t> encode_records(const std::vector<int64_t>& order, const std
       errors[i] = e.what();
     }
   }
-  for (const std::string& e : errors) SCN_CHECK(e.empty(), e);
+  for (const std::string& e : errors)
+    if (!e.empty()) throw Error(e);  // already names the file and the code location
   return bytes;
 }
 
@@ -133,29 +136,40 @@ ImageFolderSummary convert_image_folder(const std::string& root, const std::stri
   shuffle_indices(train, seed);
   shuffle_indices(test, seed);
 
-  fs::create_directories(out_dir);
+  fs::create_directories(out_dir, ec);
+  SCN_CHECK(!ec, out_dir, ": cannot create the folder (", ec.message(), ")");
+  // Everything is written under temporary names first, so a corrupt image leaves out_dir as it was.
+  std::vector<fs::path> targets, staged;
+  const auto stage = [&](const std::string& name, const std::vector<uint8_t>& bytes) {
+    targets.push_back(fs::path(out_dir) / name);
+    staged.push_back(write_temporary(targets.back(), bytes));
+  };
+  try {
+    for (int64_t begin = 0, batch = 1; begin < summary.train_count; begin += kRecordsPerBatch, ++batch) {
+      const int64_t end = std::min(begin + kRecordsPerBatch, summary.train_count);
+      const std::vector<int64_t> part(train.begin() + begin, train.begin() + end);
+      stage("data_batch_" + std::to_string(batch) + ".bin", encode_records(part, files, labels, size));
+    }
+    if (!test.empty()) stage("test_batch.bin", encode_records(test, files, labels, size));
+    std::string meta;
+    for (const std::string& name : summary.class_names) meta += name + "\n";
+    stage("batches.meta.txt", std::vector<uint8_t>(meta.begin(), meta.end()));
+  } catch (...) {
+    for (const fs::path& tmp : staged) fs::remove(tmp, ec);
+    throw;
+  }
   for (const char* stale : {"data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin", "data_batch_4.bin",
                             "data_batch_5.bin", "test_batch.bin", "batches.meta.txt"}) {
-    fs::remove(fs::path(out_dir) / stale);
-    fs::remove(fs::path(out_dir) / (std::string(stale) + ".gz"));
+    for (const fs::path& old : {fs::path(out_dir) / stale, fs::path(out_dir) / (std::string(stale) + ".gz")}) {
+      fs::remove(old, ec);
+      SCN_CHECK(!ec, old.string(), ": cannot remove the earlier output (", ec.message(), ")");
+    }
   }
-  for (int64_t begin = 0, batch = 1; begin < summary.train_count; begin += kRecordsPerBatch, ++batch) {
-    const int64_t end = std::min(begin + kRecordsPerBatch, summary.train_count);
-    const std::vector<int64_t> part(train.begin() + begin, train.begin() + end);
-    const fs::path path = fs::path(out_dir) / ("data_batch_" + std::to_string(batch) + ".bin");
-    write_file(path, encode_records(part, files, labels, size));
-    summary.files.push_back(path.string());
+  for (size_t k = 0; k < staged.size(); ++k) {
+    fs::rename(staged[k], targets[k], ec);
+    SCN_CHECK(!ec, targets[k].string(), ": cannot rename the temporary file into place (", ec.message(), ")");
+    summary.files.push_back(targets[k].string());
   }
-  if (!test.empty()) {
-    const fs::path path = fs::path(out_dir) / "test_batch.bin";
-    write_file(path, encode_records(test, files, labels, size));
-    summary.files.push_back(path.string());
-  }
-  std::string meta;
-  for (const std::string& name : summary.class_names) meta += name + "\n";
-  const fs::path meta_path = fs::path(out_dir) / "batches.meta.txt";
-  write_file(meta_path, std::vector<uint8_t>(meta.begin(), meta.end()));
-  summary.files.push_back(meta_path.string());
   return summary;
 }
 

@@ -27,9 +27,10 @@ struct ImageFolderSummary {
 //   10000 records per file (the last one shorter), at most five files, so at most 50000 training images.
 //   Both sets are shuffled by Philox (seed, RngPurpose::data), so any prefix (`data.limit`) mixes classes;
 // - batches.meta.txt: the class names, one per line.
-// Earlier outputs of these names (and their .gz forms) in out_dir are removed first; each file is written
-// to a temporary name and renamed. A corrupt image throws scn::Error naming it. size != 32 needs
-// `image_size: size` when reading back.
+// The files are written under temporary names; only when every image has decoded are earlier outputs of
+// these names (and their .gz forms) removed and the new files renamed into place, so a corrupt image, which
+// throws scn::Error naming it, leaves out_dir as it was. size != 32 needs `image_size: size` when reading
+// back.
 ImageFolderSummary convert_image_folder(const std::string& root, const std::string& out_dir, int size = 32,
                                         double test_fraction = 0.0, uint64_t seed = 0, int64_t limit_per_class = -1);
 

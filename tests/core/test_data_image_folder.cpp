@@ -141,8 +141,15 @@ TEST(DataImageFolder, LimitPerClassAndRewritingRemovesStaleFiles) {
 TEST(DataImageFolder, RefusesCorruptImagesAndBadFolders) {
   TempDir dir;
   const std::string root = make_grey_folder(dir);
+  convert_image_folder(root, dir / "out", 6);
+  const std::vector<uint8_t> before = testing::read_bytes(dir / "out/data_batch_1.bin");
   testing::write_bytes(root + "/class1/broken.jpg", {0xff, 0xd8, 0xff, 0xe0, 0, 16, 'J', 'F'});
-  expect_error([&] { convert_image_folder(root, dir / "out"); }, {"class1/broken.jpg", "JPEG"});
+  expect_error([&] { convert_image_folder(root, dir / "out", 6, 0.5, 9); }, {"class1/broken.jpg", "JPEG"});
+  // The failed run left the earlier output untouched and no temporary files behind.
+  EXPECT_EQ(testing::read_bytes(dir / "out/data_batch_1.bin"), before);
+  EXPECT_FALSE(std::filesystem::exists(dir / "out/test_batch.bin"));
+  for (const auto& e : std::filesystem::directory_iterator(dir / "out"))
+    EXPECT_NE(e.path().extension(), ".tmp") << e.path();
   std::filesystem::remove(root + "/class1/broken.jpg");
   std::filesystem::create_directories(root + "/empty");
   expect_error([&] { convert_image_folder(root, dir / "out"); }, {"empty: no .jpg, .jpeg or .png files"});
