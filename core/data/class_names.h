@@ -1,0 +1,19 @@
+#pragma once
+// Class names: the defaults of the published data sets, and the one-name-per-line files beside them
+// (batches.meta.txt, fine_label_names.txt, coarse_label_names.txt).
+#include <string>
+#include <vector>
+
+namespace scn {
+
+std::vector<std::string> cifar10_class_names();          // airplane … truck
+std::vector<std::string> cifar100_fine_class_names();    // apple … worm (100)
+std::vector<std::string> cifar100_coarse_class_names();  // aquatic_mammals … vehicles_2 (20)
+std::vector<std::string> fashion_mnist_class_names();    // T-shirt/top … Ankle boot
+std::vector<std::string> digit_class_names();            // "0" … "9"
+
+// The non-empty lines of a names file (optionally gzip-compressed), trimmed of surrounding white space
+// (the official batches.meta.txt ends with blank lines and may have CRLF line ends).
+std::vector<std::string> read_class_names(const std::string& path);
+
+}  // namespace scn
