@@ -28,9 +28,9 @@ void ista_update_forward(Context& ctx, const Tensor& gamma, const Tensor& z, con
 // are deterministic (CUDA: per-block partials from ctx.workspace, then a finishing kernel).
 // g_pre: like g (may be g itself); dtheta: like theta or undefined; deta: (1) or undefined;
 // g: like b; z, b, G, eta, theta: as in the forward
-void ista_update_backward(Context& ctx, const Tensor& g_pre, const Tensor& dtheta, const Tensor& deta,
-                          const Tensor& g, const Tensor& z, const Tensor& b, const Tensor& G, const Tensor& eta,
-                          const Tensor& theta, ThresholdMode mode, bool accumulate);
+void ista_update_backward(Context& ctx, const Tensor& g_pre, const Tensor& dtheta, const Tensor& deta, const Tensor& g,
+                          const Tensor& z, const Tensor& b, const Tensor& G, const Tensor& eta, const Tensor& theta,
+                          ThresholdMode mode, bool accumulate);
 
 // The first code γ₀ = S_θ(η·b) and its backward, spelled out.
 inline void ista_first_code_forward(Context& ctx, const Tensor& gamma, const Tensor& b, const Tensor& eta,
@@ -46,9 +46,9 @@ inline void ista_first_code_backward(Context& ctx, const Tensor& g_pre, const Te
 namespace cuda {
 void ista_update_forward(Context& ctx, const Tensor& gamma, const Tensor& z, const Tensor& b, const Tensor& G,
                          const Tensor& eta, const Tensor& theta, ThresholdMode mode);
-void ista_update_backward(Context& ctx, const Tensor& g_pre, const Tensor& dtheta, const Tensor& deta,
-                          const Tensor& g, const Tensor& z, const Tensor& b, const Tensor& G, const Tensor& eta,
-                          const Tensor& theta, ThresholdMode mode, bool accumulate);
+void ista_update_backward(Context& ctx, const Tensor& g_pre, const Tensor& dtheta, const Tensor& deta, const Tensor& g,
+                          const Tensor& z, const Tensor& b, const Tensor& G, const Tensor& eta, const Tensor& theta,
+                          ThresholdMode mode, bool accumulate);
 }  // namespace cuda
 
 }  // namespace scn

@@ -38,10 +38,10 @@ constexpr int64_t kParamTileElements = 2048;
 struct ParamTable {
   Device device;
   DType dtype = DType::f32;
-  int64_t total = 0;                    // elements of the arena's buffers, padding included
-  std::vector<ParamSegment> segments;   // one per parameter, in arena order
-  std::vector<ParamTile> step_tiles;    // tiles of the trainable parameters
-  std::vector<ParamTile> clamp_tiles;   // tiles of the projected parameters
+  int64_t total = 0;                   // elements of the arena's buffers, padding included
+  std::vector<ParamSegment> segments;  // one per parameter, in arena order
+  std::vector<ParamTile> step_tiles;   // tiles of the trainable parameters
+  std::vector<ParamTile> clamp_tiles;  // tiles of the projected parameters
   // On a CUDA device: byte copies of the three vectors above (u8 tensors), made once by make_param_table.
   Tensor device_segments, device_step_tiles, device_clamp_tiles;
 };
@@ -61,8 +61,8 @@ struct SgdOptions {
 };
 
 // values, velocity: (total), updated in place; grads: (total)
-void sgd_step(Context& ctx, const ParamTable& table, const Tensor& values, const Tensor& velocity,
-              const Tensor& grads, const SgdOptions& options);
+void sgd_step(Context& ctx, const ParamTable& table, const Tensor& values, const Tensor& velocity, const Tensor& grads,
+              const SgdOptions& options);
 
 // PyTorch's Adam / AdamW (no amsgrad), per element of every trainable parameter, lr and wd as for SGD:
 //   Adam:  g' = g + wd·w            AdamW: g' = g, and first w ← w·(1 − lr·wd)  (decoupled decay)
@@ -87,8 +87,8 @@ void adam_step(Context& ctx, const ParamTable& table, const Tensor& values, cons
 void project_params(Context& ctx, const ParamTable& table, const Tensor& values);
 
 namespace cuda {
-void sgd_step(Context& ctx, const ParamTable& table, const Tensor& values, const Tensor& velocity,
-              const Tensor& grads, const SgdOptions& options);
+void sgd_step(Context& ctx, const ParamTable& table, const Tensor& values, const Tensor& velocity, const Tensor& grads,
+              const SgdOptions& options);
 void adam_step(Context& ctx, const ParamTable& table, const Tensor& values, const Tensor& m, const Tensor& v,
                const Tensor& grads, const AdamOptions& options);
 void project_params(Context& ctx, const ParamTable& table, const Tensor& values);

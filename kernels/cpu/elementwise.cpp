@@ -102,8 +102,7 @@ void add_scaled(Context& ctx, const Tensor& y, const Tensor& a, float s, const T
   check_defined(op, "a", a);
   check_like(op, y, {{"a", &a}, {"b", &b}});
   check_shape(op, "alpha", alpha, Shape{1});
-  SCN_CHECK(alpha.dtype() == y.dtype(), op, ": alpha is ", dtype_name(alpha.dtype()), ", y is ",
-            dtype_name(y.dtype()));
+  SCN_CHECK(alpha.dtype() == y.dtype(), op, ": alpha is ", dtype_name(alpha.dtype()), ", y is ", dtype_name(y.dtype()));
   check_same_device(op, {&y, &alpha});
   SCN_DISPATCH_CUDA(y, cuda::add_scaled(ctx, y, a, s, alpha, b));
   if (y.dtype() == DType::f64) return add_scaled_cpu<double>(y, a, s, alpha, b);

@@ -123,9 +123,9 @@ void ista_update_forward(Context& ctx, const Tensor& gamma, const Tensor& z, con
   forward_cpu<float, false>(gamma, z, b, G, eta, theta, mode, l);
 }
 
-void ista_update_backward(Context& ctx, const Tensor& g_pre, const Tensor& dtheta, const Tensor& deta,
-                          const Tensor& g, const Tensor& z, const Tensor& b, const Tensor& G, const Tensor& eta,
-                          const Tensor& theta, ThresholdMode mode, bool accumulate) {
+void ista_update_backward(Context& ctx, const Tensor& g_pre, const Tensor& dtheta, const Tensor& deta, const Tensor& g,
+                          const Tensor& z, const Tensor& b, const Tensor& G, const Tensor& eta, const Tensor& theta,
+                          ThresholdMode mode, bool accumulate) {
   const char* op = "ista_update_backward";
   const ChannelLayout l = check_ista(op, z, b, G, eta, theta);
   check_shape(op, "g", g, b.shape());

@@ -25,14 +25,16 @@ void add_tiles(std::vector<ParamTile>& tiles, const ParamSegment& s, int32_t ind
 }
 
 // values and every defined state buffer: (total), the table's dtype and device.
-void check_buffers(const char* op, const ParamTable& table, std::initializer_list<std::pair<const char*, const Tensor*>> ts) {
+void check_buffers(const char* op, const ParamTable& table,
+                   std::initializer_list<std::pair<const char*, const Tensor*>> ts) {
   for (const auto& [name, t] : ts) {
     if (!t->defined()) continue;
     check_shape(op, name, *t, Shape{table.total});
     SCN_CHECK(t->dtype() == table.dtype, op, ": ", name, " is ", dtype_name(t->dtype()), ", the parameter table is ",
               dtype_name(table.dtype));
     SCN_CHECK(t->device() == table.device, op, ": ", name, " is on ", t->device().str(),
-              " but the parameter table was built for ", table.device.str(), " (build it again after moving the arena)");
+              " but the parameter table was built for ", table.device.str(),
+              " (build it again after moving the arena)");
   }
 }
 
@@ -124,8 +126,8 @@ ParamTable make_param_table(const ParamArena& arena) {
   return table;
 }
 
-void sgd_step(Context& ctx, const ParamTable& table, const Tensor& values, const Tensor& velocity,
-              const Tensor& grads, const SgdOptions& options) {
+void sgd_step(Context& ctx, const ParamTable& table, const Tensor& values, const Tensor& velocity, const Tensor& grads,
+              const SgdOptions& options) {
   const char* op = "sgd_step";
   check_defined(op, "values", values);
   check_defined(op, "grads", grads);
@@ -145,8 +147,8 @@ void adam_step(Context& ctx, const ParamTable& table, const Tensor& values, cons
   for (const auto& [name, t] : {std::pair{"values", &values}, {"m", &m}, {"v", &v}, {"grads", &grads}})
     check_defined(op, name, *t);
   SCN_CHECK(options.step >= 1, op, ": step ", options.step, " (the first step is 1)");
-  SCN_CHECK(options.beta1 >= 0.f && options.beta1 < 1.f && options.beta2 >= 0.f && options.beta2 < 1.f, op,
-            ": betas (", options.beta1, ", ", options.beta2, ") outside [0, 1)");
+  SCN_CHECK(options.beta1 >= 0.f && options.beta1 < 1.f && options.beta2 >= 0.f && options.beta2 < 1.f, op, ": betas (",
+            options.beta1, ", ", options.beta2, ") outside [0, 1)");
   check_buffers(op, table, {{"values", &values}, {"m", &m}, {"v", &v}, {"grads", &grads}});
   SCN_DISPATCH_CUDA(values, cuda::adam_step(ctx, table, values, m, v, grads, options));
   if (values.dtype() == DType::f64) return adam_cpu<double>(table, values, m, v, grads, options);

@@ -50,8 +50,8 @@ __global__ void ista_forward(IstaArgs a, int64_t count) {
 
 // One element of the backward: returns g_pre and adds its ∂θ and ∂η terms to st and se.
 template <bool kFirst>
-__device__ inline float backward_one(const IstaArgs& a, float g, float z, float b, float G, float e, float t,
-                                     float& st, float& se) {
+__device__ inline float backward_one(const IstaArgs& a, float g, float z, float b, float G, float e, float t, float& st,
+                                     float& se) {
   const float pre = ista_pre<kFirst>(z, b, G, e);
   const float gp = g * soft_threshold_derivative(pre, t, a.mode);
   st += gp * threshold_sign(pre, a.mode);
@@ -97,9 +97,8 @@ __global__ void ista_backward_partial(IstaArgs a, float* partial_theta, float* p
 
 // Pass 2. Block 0: dη (+)= Σ of every partial, and a shared dθ likewise; blocks 1..: per-channel dθ[c]
 // (+)= Σ_b partial[c, b]. Fixed orders throughout (deterministic); sums in double.
-__global__ void ista_backward_finish(float* dtheta, float* deta, const float* partial_theta,
-                                     const float* partial_eta, int64_t channels, int blocks, bool shared,
-                                     bool accumulate) {
+__global__ void ista_backward_finish(float* dtheta, float* deta, const float* partial_theta, const float* partial_eta,
+                                     int64_t channels, int blocks, bool shared, bool accumulate) {
   __shared__ double scratch[32];
   const int64_t total = channels * blocks;
   if (blockIdx.x == 0) {
@@ -169,9 +168,9 @@ void ista_update_forward(Context& ctx, const Tensor& gamma, const Tensor& z, con
   SCN_CUDA_CHECK_LAUNCH();
 }
 
-void ista_update_backward(Context& ctx, const Tensor& g_pre, const Tensor& dtheta, const Tensor& deta,
-                          const Tensor& g, const Tensor& z, const Tensor& b, const Tensor& G, const Tensor& eta,
-                          const Tensor& theta, ThresholdMode mode, bool accumulate) {
+void ista_update_backward(Context& ctx, const Tensor& g_pre, const Tensor& dtheta, const Tensor& deta, const Tensor& g,
+                          const Tensor& z, const Tensor& b, const Tensor& G, const Tensor& eta, const Tensor& theta,
+                          ThresholdMode mode, bool accumulate) {
   NvtxRange range("ista_update_backward");
   require_f32("ista_update_backward", b);
   const ChannelLayout l = channel_layout("ista_update_backward", b);
@@ -182,8 +181,8 @@ void ista_update_backward(Context& ctx, const Tensor& g_pre, const Tensor& dthet
   const int sms = ctx.cuda().properties.multiProcessorCount;
   // Enough blocks over all channels to fill the device, at least one per channel.
   const int blocks = static_cast<int>(std::clamp<int64_t>(
-      std::min<int64_t>((per_channel + kThreads - 1) / kThreads, (int64_t(sms) * 8 + l.channels - 1) / l.channels),
-      1, 1024));
+      std::min<int64_t>((per_channel + kThreads - 1) / kThreads, (int64_t(sms) * 8 + l.channels - 1) / l.channels), 1,
+      1024));
   float* partial_theta = static_cast<float*>(ctx.workspace(sizeof(float) * 2 * l.channels * blocks));
   float* partial_eta = partial_theta + l.channels * blocks;
   const dim3 grid(blocks, static_cast<unsigned>(l.channels));
@@ -196,9 +195,9 @@ void ista_update_backward(Context& ctx, const Tensor& g_pre, const Tensor& dthet
   if (!dtheta.defined() && !deta.defined()) return;
   const bool shared = a.shared;
   const int finish_blocks = 1 + (dtheta.defined() && !shared ? grid_for(ctx, l.channels) : 0);
-  ista_backward_finish<<<finish_blocks, kThreads, 0, s>>>(
-      dtheta.defined() ? dtheta.data<float>() : nullptr, deta.defined() ? deta.data<float>() : nullptr,
-      partial_theta, partial_eta, l.channels, blocks, shared, accumulate);
+  ista_backward_finish<<<finish_blocks, kThreads, 0, s>>>(dtheta.defined() ? dtheta.data<float>() : nullptr,
+                                                          deta.defined() ? deta.data<float>() : nullptr, partial_theta,
+                                                          partial_eta, l.channels, blocks, shared, accumulate);
   SCN_CUDA_CHECK_LAUNCH();
 }
 

@@ -33,9 +33,9 @@ void launch_tiles(Context& ctx, const Op& op, const Tensor& tiles, size_t count,
             "optimizer: the parameter table has no device copy; build it with make_param_table on the GPU arena");
   const int sms = ctx.cuda().properties.multiProcessorCount;
   const int grid = static_cast<int>(std::min<int64_t>(static_cast<int64_t>(count), int64_t(sms) * 16));
-  tiles_kernel<<<grid, kThreads, 0, stream_of(ctx)>>>(op, static_cast<const ParamTile*>(tiles.raw()),
-                                                      static_cast<int64_t>(count),
-                                                      static_cast<const ParamSegment*>(table.device_segments.raw()), vec);
+  tiles_kernel<<<grid, kThreads, 0, stream_of(ctx)>>>(
+      op, static_cast<const ParamTile*>(tiles.raw()), static_cast<int64_t>(count),
+      static_cast<const ParamSegment*>(table.device_segments.raw()), vec);
   SCN_CUDA_CHECK_LAUNCH();
 }
 
@@ -85,8 +85,8 @@ struct AdamOp {
     float4 wv = load4(w, i), mv = load4(m, i), vv = load4(v, i), gv = load4(g, i);
 #pragma unroll
     for (int k = 0; k < 4; ++k)
-      lane(wv, k) = adam_element(lane(wv, k), lane(gv, k), lane(mv, k), lane(vv, k), l.lr, l.wd, beta1, beta2, eps,
-                                 c1, c2, decoupled);
+      lane(wv, k) = adam_element(lane(wv, k), lane(gv, k), lane(mv, k), lane(vv, k), l.lr, l.wd, beta1, beta2, eps, c1,
+                                 c2, decoupled);
     store4(w, i, wv);
     store4(m, i, mv);
     store4(v, i, vv);
@@ -110,13 +110,18 @@ struct ClampOp {
 
 }  // namespace
 
-void sgd_step(Context& ctx, const ParamTable& table, const Tensor& values, const Tensor& velocity,
-              const Tensor& grads, const SgdOptions& o) {
+void sgd_step(Context& ctx, const ParamTable& table, const Tensor& values, const Tensor& velocity, const Tensor& grads,
+              const SgdOptions& o) {
   NvtxRange range("sgd_step");
   require_f32("sgd_step", values);
   const bool use_v = o.momentum != 0.f;
-  SgdOp op{values.data<float>(), use_v ? velocity.data<float>() : nullptr, grads.data<float>(), o.lr, o.momentum,
-           o.weight_decay, o.nesterov};
+  SgdOp op{values.data<float>(),
+           use_v ? velocity.data<float>() : nullptr,
+           grads.data<float>(),
+           o.lr,
+           o.momentum,
+           o.weight_decay,
+           o.nesterov};
   const bool vec = aligned16(op.w, op.g, op.v ? op.v : op.w);
   launch_tiles(ctx, op, table.device_step_tiles, table.step_tiles.size(), table, vec);
 }
@@ -127,8 +132,18 @@ void adam_step(Context& ctx, const ParamTable& table, const Tensor& values, cons
   require_f32("adam_step", values);
   double c1, c2;
   adam_bias_corrections(o.beta1, o.beta2, o.step, c1, c2);
-  AdamOp op{values.data<float>(), m.data<float>(), v.data<float>(), grads.data<float>(), o.lr, o.weight_decay,
-            o.beta1, o.beta2, o.eps, static_cast<float>(c1), static_cast<float>(c2), o.decoupled};
+  AdamOp op{values.data<float>(),
+            m.data<float>(),
+            v.data<float>(),
+            grads.data<float>(),
+            o.lr,
+            o.weight_decay,
+            o.beta1,
+            o.beta2,
+            o.eps,
+            static_cast<float>(c1),
+            static_cast<float>(c2),
+            o.decoupled};
   const bool vec = aligned16(op.w, op.m, op.v, op.g);
   launch_tiles(ctx, op, table.device_step_tiles, table.step_tiles.size(), table, vec);
 }

@@ -125,8 +125,8 @@ void nnz_per_channel(Context& ctx, const Tensor& counts, const Tensor& x) {
   const int sms = ctx.cuda().properties.multiProcessorCount;
   // Enough blocks over all channels to fill the device, at least one per channel.
   const int blocks = static_cast<int>(std::clamp<int64_t>(
-      std::min<int64_t>((per_channel + kThreads - 1) / kThreads, (int64_t(sms) * 8 + l.channels - 1) / l.channels),
-      1, 1024));
+      std::min<int64_t>((per_channel + kThreads - 1) / kThreads, (int64_t(sms) * 8 + l.channels - 1) / l.channels), 1,
+      1024));
   auto* partial = static_cast<unsigned long long*>(ctx.workspace(sizeof(unsigned long long) * l.channels * blocks));
   nnz_partial<<<dim3(blocks, static_cast<unsigned>(l.channels)), kThreads, 0, stream_of(ctx)>>>(
       partial, x.data<float>(), l.batch, l.inner, l.channels);
