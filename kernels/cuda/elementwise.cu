@@ -56,28 +56,28 @@ struct AddScaledOp {
 
 void fill(Context& ctx, const Tensor& y, float value) {
   NvtxRange range("fill");
-  require_f32("fill", y);
+  require_cuda_f32("fill", y);
   float* yp = y.data<float>();
   launch_map(ctx, FillOp{yp, value}, y.numel(), aligned16(yp));
 }
 
 void add(Context& ctx, const Tensor& y, const Tensor& a, const Tensor& b) {
   NvtxRange range("add");
-  require_f32("add", y);
+  require_cuda_f32("add", y);
   AddOp op{y.data<float>(), a.data<float>(), b.data<float>()};
   launch_map(ctx, op, y.numel(), aligned16(op.y, op.a, op.b));
 }
 
 void axpby(Context& ctx, const Tensor& y, float alpha, const Tensor& x, float beta) {
   NvtxRange range("axpby");
-  require_f32("axpby", y);
+  require_cuda_f32("axpby", y);
   AxpbyOp op{y.data<float>(), x.data<float>(), alpha, beta};
   launch_map(ctx, op, y.numel(), aligned16(op.y, op.x));
 }
 
 void add_scaled(Context& ctx, const Tensor& y, const Tensor& a, float s, const Tensor& alpha, const Tensor& b) {
   NvtxRange range("add_scaled");
-  require_f32("add_scaled", y);
+  require_cuda_f32("add_scaled", y);
   AddScaledOp op{y.data<float>(), a.data<float>(), b.data<float>(), alpha.data<float>(), s};
   launch_map(ctx, op, y.numel(), aligned16(op.y, op.a, op.b));
 }

@@ -53,7 +53,7 @@ struct ExtrapolateBackOp {
 void fista_extrapolate_forward(Context& ctx, const Tensor& z, const Tensor& gamma, const Tensor& gamma_prev,
                                float beta) {
   NvtxRange range("fista_extrapolate_forward");
-  require_f32("fista_extrapolate_forward", gamma);
+  require_cuda_f32("fista_extrapolate_forward", gamma);
   ExtrapolateOp op{z.data<float>(), gamma.data<float>(), gamma_prev.data<float>(), beta};
   launch_map(ctx, op, z.numel(), aligned16(op.z, op.g, op.gp));
 }
@@ -61,7 +61,7 @@ void fista_extrapolate_forward(Context& ctx, const Tensor& z, const Tensor& gamm
 void fista_extrapolate_backward(Context& ctx, const Tensor& dgamma, const Tensor& dgamma_prev, const Tensor& dz,
                                 float beta, bool accumulate_dgamma, bool accumulate_dgamma_prev) {
   NvtxRange range("fista_extrapolate_backward");
-  require_f32("fista_extrapolate_backward", dz);
+  require_cuda_f32("fista_extrapolate_backward", dz);
   if (!dgamma.defined() && !dgamma_prev.defined()) return;
   ExtrapolateBackOp op{dgamma.defined() ? dgamma.data<float>() : nullptr,
                        dgamma_prev.defined() ? dgamma_prev.data<float>() : nullptr,

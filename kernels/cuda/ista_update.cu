@@ -152,7 +152,7 @@ bool can_vectorize(const IstaArgs& a) {
 void ista_update_forward(Context& ctx, const Tensor& gamma, const Tensor& z, const Tensor& b, const Tensor& G,
                          const Tensor& eta, const Tensor& theta, ThresholdMode mode) {
   NvtxRange range("ista_update_forward");
-  require_f32("ista_update_forward", b);
+  require_cuda_f32("ista_update_forward", b);
   const ChannelLayout l = channel_layout("ista_update_forward", b);
   const int64_t n = b.numel();
   if (n == 0) return;
@@ -172,7 +172,7 @@ void ista_update_backward(Context& ctx, const Tensor& g_pre, const Tensor& dthet
                           const Tensor& z, const Tensor& b, const Tensor& G, const Tensor& eta, const Tensor& theta,
                           ThresholdMode mode, bool accumulate) {
   NvtxRange range("ista_update_backward");
-  require_f32("ista_update_backward", b);
+  require_cuda_f32("ista_update_backward", b);
   const ChannelLayout l = channel_layout("ista_update_backward", b);
   if (b.numel() == 0) return;
   const IstaArgs a = make_args(g_pre, z, b, G, g, eta, theta, mode, l);

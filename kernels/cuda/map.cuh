@@ -42,7 +42,7 @@ __device__ inline float4 zip4(float4 a, float4 b, F f) {
   return make_float4(f(a.x, b.x), f(a.y, b.y), f(a.z, b.z), f(a.w, b.w));
 }
 
-inline void require_f32(const char* op, const Tensor& t) {
+inline void require_cuda_f32(const char* op, const Tensor& t) {
   SCN_CHECK(t.dtype() == DType::f32, op, ": the CUDA engine supports f32 only, got ", dtype_name(t.dtype()));
 }
 

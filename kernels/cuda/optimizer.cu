@@ -113,7 +113,7 @@ struct ClampOp {
 void sgd_step(Context& ctx, const ParamTable& table, const Tensor& values, const Tensor& velocity, const Tensor& grads,
               const SgdOptions& o) {
   NvtxRange range("sgd_step");
-  require_f32("sgd_step", values);
+  require_cuda_f32("sgd_step", values);
   const bool use_v = o.momentum != 0.f;
   SgdOp op{values.data<float>(),
            use_v ? velocity.data<float>() : nullptr,
@@ -129,7 +129,7 @@ void sgd_step(Context& ctx, const ParamTable& table, const Tensor& values, const
 void adam_step(Context& ctx, const ParamTable& table, const Tensor& values, const Tensor& m, const Tensor& v,
                const Tensor& grads, const AdamOptions& o) {
   NvtxRange range("adam_step");
-  require_f32("adam_step", values);
+  require_cuda_f32("adam_step", values);
   double c1, c2;
   adam_bias_corrections(o.beta1, o.beta2, o.step, c1, c2);
   AdamOp op{values.data<float>(),
@@ -150,7 +150,7 @@ void adam_step(Context& ctx, const ParamTable& table, const Tensor& values, cons
 
 void project_params(Context& ctx, const ParamTable& table, const Tensor& values) {
   NvtxRange range("project_params");
-  require_f32("project_params", values);
+  require_cuda_f32("project_params", values);
   ClampOp op{values.data<float>()};
   launch_tiles(ctx, op, table.device_clamp_tiles, table.clamp_tiles.size(), table, aligned16(op.w));
 }

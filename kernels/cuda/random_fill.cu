@@ -25,14 +25,14 @@ struct RandomOp {
 
 void fill_uniform(Context& ctx, const Tensor& t, float lo, float hi, const RngKey& key) {
   NvtxRange range("fill_uniform");
-  require_f32("fill_uniform", t);
+  require_cuda_f32("fill_uniform", t);
   float* p = t.data<float>();
   launch_map(ctx, RandomOp<false>{p, key, lo, hi}, t.numel(), aligned16(p));
 }
 
 void fill_normal(Context& ctx, const Tensor& t, float mean, float std, const RngKey& key) {
   NvtxRange range("fill_normal");
-  require_f32("fill_normal", t);
+  require_cuda_f32("fill_normal", t);
   float* p = t.data<float>();
   launch_map(ctx, RandomOp<true>{p, key, mean, std}, t.numel(), aligned16(p));
 }

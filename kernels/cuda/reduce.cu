@@ -100,25 +100,25 @@ __global__ void nnz_finish(float* counts, const unsigned long long* partial, int
 
 void reduce_sum(Context& ctx, const Tensor& out, const Tensor& x) {
   NvtxRange range("reduce_sum");
-  require_f32("reduce_sum", x);
+  require_cuda_f32("reduce_sum", x);
   reduce_all<false>(ctx, out, x, 1.0);
 }
 
 void reduce_mean(Context& ctx, const Tensor& out, const Tensor& x) {
   NvtxRange range("reduce_mean");
-  require_f32("reduce_mean", x);
+  require_cuda_f32("reduce_mean", x);
   reduce_all<false>(ctx, out, x, 1.0 / static_cast<double>(x.numel()));
 }
 
 void reduce_max_abs(Context& ctx, const Tensor& out, const Tensor& x) {
   NvtxRange range("reduce_max_abs");
-  require_f32("reduce_max_abs", x);
+  require_cuda_f32("reduce_max_abs", x);
   reduce_all<true>(ctx, out, x, 1.0);
 }
 
 void nnz_per_channel(Context& ctx, const Tensor& counts, const Tensor& x) {
   NvtxRange range("nnz_per_channel");
-  require_f32("nnz_per_channel", x);
+  require_cuda_f32("nnz_per_channel", x);
   const ChannelLayout l = channel_layout("nnz_per_channel", x);
   if (l.channels == 0) return;
   const int64_t per_channel = l.batch * l.inner;
