@@ -1,0 +1,109 @@
+#include "kernels/reduce.h"
+
+#include <cmath>
+#include <vector>
+
+#include "core/dispatch.h"
+#include "kernels/channel_layout.h"
+
+namespace scn {
+
+namespace {
+
+// Elements per partial result. Fixed (not derived from the thread count) so the sum is the same whatever
+// the number of threads.
+constexpr int64_t kChunk = 16384;
+
+void check_reduce(const char* op, const Tensor& out, const Tensor& x) {
+  check_defined(op, "x", x);
+  SCN_CHECK(x.dtype() == DType::f32 || x.dtype() == DType::f64, op, ": x is ", dtype_name(x.dtype()),
+            ", expected f32 or f64");
+  check_shape(op, "out", out, Shape{1});
+  SCN_CHECK(out.dtype() == x.dtype(), op, ": out is ", dtype_name(out.dtype()), ", x is ", dtype_name(x.dtype()));
+  check_same_device(op, {&out, &x});
+}
+
+// NaN wins, otherwise the larger value.
+inline double max_nan(double m, double a) { return (std::isnan(a) || a > m) ? a : m; }
+
+template <class T, bool kMaxAbs>
+double reduce_cpu(const Tensor& x) {
+  const T* xp = x.data<T>();
+  const int64_t n = x.numel();
+  const int64_t chunks = (n + kChunk - 1) / kChunk;
+  std::vector<double> partial(static_cast<size_t>(chunks), 0.0);
+#pragma omp parallel for schedule(static) if (chunks > 1)
+  for (int64_t c = 0; c < chunks; ++c) {
+    double acc = 0;
+    const int64_t end = std::min(n, (c + 1) * kChunk);
+    for (int64_t i = c * kChunk; i < end; ++i) {
+      const double v = static_cast<double>(xp[i]);
+      acc = kMaxAbs ? max_nan(acc, std::abs(v)) : acc + v;
+    }
+    partial[static_cast<size_t>(c)] = acc;
+  }
+  double total = 0;
+  for (double p : partial) total = kMaxAbs ? max_nan(total, p) : total + p;
+  return total;
+}
+
+template <class T>
+void store(const Tensor& out, double v) {
+  out.data<T>()[0] = static_cast<T>(v);
+}
+
+template <class T>
+void nnz_cpu(const Tensor& counts, const Tensor& x, const ChannelLayout& l) {
+  const T* xp = x.data<T>();
+  T* cp = counts.data<T>();
+#pragma omp parallel for schedule(static)
+  for (int64_t c = 0; c < l.channels; ++c) {
+    int64_t k = 0;
+    for (int64_t n = 0; n < l.batch; ++n) {
+      const T* plane = xp + (n * l.channels + c) * l.inner;
+      for (int64_t i = 0; i < l.inner; ++i) k += plane[i] != T(0);
+    }
+    cp[c] = static_cast<T>(k);
+  }
+}
+
+}  // namespace
+
+void reduce_sum(Context& ctx, const Tensor& out, const Tensor& x) {
+  check_reduce("reduce_sum", out, x);
+  SCN_DISPATCH_CUDA(x, cuda::reduce_sum(ctx, out, x));
+  if (x.dtype() == DType::f64) return store<double>(out, reduce_cpu<double, false>(x));
+  store<float>(out, reduce_cpu<float, false>(x));
+}
+
+void reduce_mean(Context& ctx, const Tensor& out, const Tensor& x) {
+  check_reduce("reduce_mean", out, x);
+  SCN_CHECK(x.numel() > 0, "reduce_mean: x is empty (", x.shape().str(), ")");
+  SCN_DISPATCH_CUDA(x, cuda::reduce_mean(ctx, out, x));
+  const double n = static_cast<double>(x.numel());
+  if (x.dtype() == DType::f64) return store<double>(out, reduce_cpu<double, false>(x) / n);
+  store<float>(out, reduce_cpu<float, false>(x) / n);
+}
+
+void reduce_max_abs(Context& ctx, const Tensor& out, const Tensor& x) {
+  check_reduce("reduce_max_abs", out, x);
+  SCN_DISPATCH_CUDA(x, cuda::reduce_max_abs(ctx, out, x));
+  if (x.dtype() == DType::f64) return store<double>(out, reduce_cpu<double, true>(x));
+  store<float>(out, reduce_cpu<float, true>(x));
+}
+
+void nnz_per_channel(Context& ctx, const Tensor& counts, const Tensor& x) {
+  const char* op = "nnz_per_channel";
+  const ChannelLayout l = channel_layout(op, x);
+  SCN_CHECK(x.dtype() == DType::f32 || x.dtype() == DType::f64, op, ": x is ", dtype_name(x.dtype()),
+            ", expected f32 or f64");
+  check_shape(op, "counts", counts, Shape{l.channels});
+  SCN_CHECK(counts.dtype() == x.dtype(), op, ": counts is ", dtype_name(counts.dtype()), ", x is ",
+            dtype_name(x.dtype()));
+  check_same_device(op, {&counts, &x});
+  SCN_DISPATCH_CUDA(x, cuda::nnz_per_channel(ctx, counts, x));
+  if (x.dtype() == DType::f64) return nnz_cpu<double>(counts, x, l);
+  nnz_cpu<float>(counts, x, l);
+}
+
+}  // namespace scn
