@@ -55,31 +55,28 @@ struct ConvGeometry {
 };
 // in: (N, Ci, H, W) — x or dx; out: (N, Co, Ho, Wo) — y or dy; w: (Co, Ci, k, k) — w or dw
 inline ConvGeometry conv_geometry(const Tensor& in, const Tensor& out, const Tensor& w, ConvParams p) {
-  return ConvGeometry{in.size(0), in.size(1), out.size(1), in.size(2), in.size(3), out.size(2), out.size(3),
-                      w.size(2),  p.stride,   p.pad};
+  return ConvGeometry{in.size(0),  in.size(1),  out.size(1), in.size(2), in.size(3),
+                      out.size(2), out.size(3), w.size(2),   p.stride,   p.pad};
 }
 
 // Engine entry points behind the public ops. They assume checked arguments: call the public ops.
 namespace reference {  // kernels/cpu/conv2d_reference.cpp: plain loops, f32 and f64
 void conv2d_forward(Context& ctx, const Tensor& y, const Tensor& x, const Tensor& w, ConvParams p, float beta);
-void conv2d_backward_data(Context& ctx, const Tensor& dx, const Tensor& dy, const Tensor& w, ConvParams p,
-                          float beta);
+void conv2d_backward_data(Context& ctx, const Tensor& dx, const Tensor& dy, const Tensor& w, ConvParams p, float beta);
 void conv2d_backward_weights(Context& ctx, const Tensor& dw, const Tensor& x, const Tensor& dy, ConvParams p,
                              float beta);
 }  // namespace reference
 
 namespace onednn {  // kernels/cpu/conv2d_onednn.cpp: oneDNN primitives cached per shape, f32
 void conv2d_forward(Context& ctx, const Tensor& y, const Tensor& x, const Tensor& w, ConvParams p, float beta);
-void conv2d_backward_data(Context& ctx, const Tensor& dx, const Tensor& dy, const Tensor& w, ConvParams p,
-                          float beta);
+void conv2d_backward_data(Context& ctx, const Tensor& dx, const Tensor& dy, const Tensor& w, ConvParams p, float beta);
 void conv2d_backward_weights(Context& ctx, const Tensor& dw, const Tensor& x, const Tensor& dy, ConvParams p,
                              float beta);
 }  // namespace onednn
 
 namespace cuda {  // kernels/cuda/conv2d.cu: cuDNN, algorithms found once per shape, f32
 void conv2d_forward(Context& ctx, const Tensor& y, const Tensor& x, const Tensor& w, ConvParams p, float beta);
-void conv2d_backward_data(Context& ctx, const Tensor& dx, const Tensor& dy, const Tensor& w, ConvParams p,
-                          float beta);
+void conv2d_backward_data(Context& ctx, const Tensor& dx, const Tensor& dy, const Tensor& w, ConvParams p, float beta);
 void conv2d_backward_weights(Context& ctx, const Tensor& dw, const Tensor& x, const Tensor& dy, ConvParams p,
                              float beta);
 }  // namespace cuda

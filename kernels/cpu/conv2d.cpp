@@ -9,10 +9,14 @@ namespace scn {
 
 const char* conv_engine_name(ConvEngine engine) {
   switch (engine) {
-    case ConvEngine::automatic: return "automatic";
-    case ConvEngine::reference: return "reference";
-    case ConvEngine::onednn: return "onednn";
-    case ConvEngine::cudnn: return "cudnn";
+    case ConvEngine::automatic:
+      return "automatic";
+    case ConvEngine::reference:
+      return "reference";
+    case ConvEngine::onednn:
+      return "onednn";
+    case ConvEngine::cudnn:
+      return "cudnn";
   }
   return "unknown";
 }
@@ -51,8 +55,8 @@ void check_conv(const char* op, Context& ctx, const char* in_name, const Tensor&
   const int64_t wo = output_size(op, in_name, "width", in.size(3), k, p);
   check_shape(op, out_name, out, {in.size(0), w.size(0), ho, wo});
   check_same_device(op, {&in, &out, &w});
-  SCN_CHECK(in.dtype() == DType::f32 || in.dtype() == DType::f64, op, ": ", in_name, " is ",
-            dtype_name(in.dtype()), ", expected f32 or f64");
+  SCN_CHECK(in.dtype() == DType::f32 || in.dtype() == DType::f64, op, ": ", in_name, " is ", dtype_name(in.dtype()),
+            ", expected f32 or f64");
   check_dtype(op, out_name, out, in.dtype());
   check_dtype(op, w_name, w, in.dtype());
   SCN_CHECK(ctx.device() == in.device(), op, ": the context is for ", ctx.device().str(), " but the tensors are on ",
@@ -63,7 +67,8 @@ void check_conv(const char* op, Context& ctx, const char* in_name, const Tensor&
 ConvEngine select_engine(const char* op, ConvEngine engine, const Tensor& t) {
   const bool on_gpu = t.is_cuda();
   const bool f64 = t.dtype() == DType::f64;
-  if (engine == ConvEngine::automatic) engine = on_gpu ? ConvEngine::cudnn : f64 ? ConvEngine::reference : ConvEngine::onednn;
+  if (engine == ConvEngine::automatic)
+    engine = on_gpu ? ConvEngine::cudnn : f64 ? ConvEngine::reference : ConvEngine::onednn;
   switch (engine) {
     case ConvEngine::reference:
     case ConvEngine::onednn:
@@ -77,7 +82,8 @@ ConvEngine select_engine(const char* op, ConvEngine engine, const Tensor& t) {
                 "; copy them explicitly with to(device), or use the onednn or reference engine");
       SCN_CHECK(!f64, op, ": the cudnn engine supports f32 only, got f64");
       break;
-    case ConvEngine::automatic: break;
+    case ConvEngine::automatic:
+      break;
   }
   return engine;
 }
@@ -93,9 +99,12 @@ void conv2d_forward(Context& ctx, const Tensor& y, const Tensor& x, const Tensor
   const char* op = "conv2d_forward";
   check_conv(op, ctx, "x", x, "y", y, "w", w, p);
   switch (select_engine(op, engine, x)) {
-    case ConvEngine::reference: return reference::conv2d_forward(ctx, y, x, w, p, beta);
-    case ConvEngine::onednn: return onednn::conv2d_forward(ctx, y, x, w, p, beta);
-    default: SCN_DISPATCH_CUDA(x, cuda::conv2d_forward(ctx, y, x, w, p, beta));
+    case ConvEngine::reference:
+      return reference::conv2d_forward(ctx, y, x, w, p, beta);
+    case ConvEngine::onednn:
+      return onednn::conv2d_forward(ctx, y, x, w, p, beta);
+    default:
+      SCN_DISPATCH_CUDA(x, cuda::conv2d_forward(ctx, y, x, w, p, beta));
   }
   SCN_FAIL(op, ": no engine for ", x.str());
 }
@@ -105,9 +114,12 @@ void conv2d_backward_data(Context& ctx, const Tensor& dx, const Tensor& dy, cons
   const char* op = "conv2d_backward_data";
   check_conv(op, ctx, "dx", dx, "dy", dy, "w", w, p);
   switch (select_engine(op, engine, dx)) {
-    case ConvEngine::reference: return reference::conv2d_backward_data(ctx, dx, dy, w, p, beta);
-    case ConvEngine::onednn: return onednn::conv2d_backward_data(ctx, dx, dy, w, p, beta);
-    default: SCN_DISPATCH_CUDA(dx, cuda::conv2d_backward_data(ctx, dx, dy, w, p, beta));
+    case ConvEngine::reference:
+      return reference::conv2d_backward_data(ctx, dx, dy, w, p, beta);
+    case ConvEngine::onednn:
+      return onednn::conv2d_backward_data(ctx, dx, dy, w, p, beta);
+    default:
+      SCN_DISPATCH_CUDA(dx, cuda::conv2d_backward_data(ctx, dx, dy, w, p, beta));
   }
   SCN_FAIL(op, ": no engine for ", dx.str());
 }
@@ -117,9 +129,12 @@ void conv2d_backward_weights(Context& ctx, const Tensor& dw, const Tensor& x, co
   const char* op = "conv2d_backward_weights";
   check_conv(op, ctx, "x", x, "dy", dy, "dw", dw, p);
   switch (select_engine(op, engine, x)) {
-    case ConvEngine::reference: return reference::conv2d_backward_weights(ctx, dw, x, dy, p, beta);
-    case ConvEngine::onednn: return onednn::conv2d_backward_weights(ctx, dw, x, dy, p, beta);
-    default: SCN_DISPATCH_CUDA(x, cuda::conv2d_backward_weights(ctx, dw, x, dy, p, beta));
+    case ConvEngine::reference:
+      return reference::conv2d_backward_weights(ctx, dw, x, dy, p, beta);
+    case ConvEngine::onednn:
+      return onednn::conv2d_backward_weights(ctx, dw, x, dy, p, beta);
+    default:
+      SCN_DISPATCH_CUDA(x, cuda::conv2d_backward_weights(ctx, dw, x, dy, p, beta));
   }
   SCN_FAIL(op, ": no engine for ", x.str());
 }

@@ -14,13 +14,12 @@
 // beta: the output reorder carries a sum post-op (out = beta·out + result), which works for all three
 // directions (oneDNN's backward primitives take no post-ops). When the primitive's output layout already
 // is the plain one and beta = 0, it writes into the caller's tensor directly.
-#include <oneapi/dnnl/dnnl.hpp>
-
 #include <algorithm>
 #include <array>
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <oneapi/dnnl/dnnl.hpp>
 #include <unordered_map>
 #include <vector>
 
@@ -82,8 +81,8 @@ class PlanBuilder {
  public:
   explicit PlanBuilder(const dnnl::engine& engine) : engine_(engine) {}
 
-  Plan build(const dnnl::primitive& conv, const memory::desc& conv_scratchpad, const Operand& out,
-             const Operand& in1, const Operand& in2, float beta) {
+  Plan build(const dnnl::primitive& conv, const memory::desc& conv_scratchpad, const Operand& out, const Operand& in1,
+             const Operand& in2, float beta) {
     Step step{conv, {}};
     step.args[in1.arg] = input(in1, 1);
     step.args[in2.arg] = input(in2, 2);
@@ -177,8 +176,8 @@ Plan make_plan(const dnnl::engine& engine, Direction dir, const ConvGeometry& g,
       return b.build(dnnl::convolution_forward(fwd), fwd.scratchpad_desc(), {DNNL_ARG_DST, dst_md, fwd.dst_desc()},
                      {DNNL_ARG_SRC, src_md, fwd.src_desc()}, {DNNL_ARG_WEIGHTS, wei_md, fwd.weights_desc()}, beta);
     case Direction::backward_data: {
-      const dnnl::convolution_backward_data::primitive_desc pd(
-          {algo, src_any, wei_any, dst_any, strides, pad_l, pad_r}, attr, engine, fwd);
+      const dnnl::convolution_backward_data::primitive_desc pd({algo, src_any, wei_any, dst_any, strides, pad_l, pad_r},
+                                                               attr, engine, fwd);
       return b.build(dnnl::convolution_backward_data(pd), pd.scratchpad_desc(),
                      {DNNL_ARG_DIFF_SRC, src_md, pd.diff_src_desc()}, {DNNL_ARG_DIFF_DST, dst_md, pd.diff_dst_desc()},
                      {DNNL_ARG_WEIGHTS, wei_md, pd.weights_desc()}, beta);
@@ -204,8 +203,18 @@ void run(const char* op, Context& ctx, Direction dir, const ConvGeometry& g, flo
     std::lock_guard<std::mutex> lock(state.mutex);
     uint32_t beta_bits = 0;
     std::memcpy(&beta_bits, &beta, sizeof beta_bits);
-    const PlanKey key{static_cast<int64_t>(dir), g.batch, g.in_channels, g.out_channels, g.in_h, g.in_w, g.out_h,
-                      g.out_w, g.kernel, g.stride, g.pad, beta_bits};
+    const PlanKey key{static_cast<int64_t>(dir),
+                      g.batch,
+                      g.in_channels,
+                      g.out_channels,
+                      g.in_h,
+                      g.in_w,
+                      g.out_h,
+                      g.out_w,
+                      g.kernel,
+                      g.stride,
+                      g.pad,
+                      beta_bits};
     auto it = state.plans.find(key);
     if (it == state.plans.end()) {
       it = state.plans.emplace(key, make_plan(state.engine, dir, g, beta)).first;
@@ -228,8 +237,7 @@ void conv2d_forward(Context& ctx, const Tensor& y, const Tensor& x, const Tensor
   run("conv2d_forward", ctx, Direction::forward, conv_geometry(x, y, w, p), beta, y, x, w);
 }
 
-void conv2d_backward_data(Context& ctx, const Tensor& dx, const Tensor& dy, const Tensor& w, ConvParams p,
-                          float beta) {
+void conv2d_backward_data(Context& ctx, const Tensor& dx, const Tensor& dy, const Tensor& w, ConvParams p, float beta) {
   run("conv2d_backward_data", ctx, Direction::backward_data, conv_geometry(dx, dy, w, p), beta, dx, dy, w);
 }
 

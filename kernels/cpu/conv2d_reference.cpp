@@ -118,8 +118,7 @@ void conv2d_backward_data(Context&, const Tensor& dx, const Tensor& dy, const Te
   backward_data<float>(dx, dy, w, g, beta);
 }
 
-void conv2d_backward_weights(Context&, const Tensor& dw, const Tensor& x, const Tensor& dy, ConvParams p,
-                             float beta) {
+void conv2d_backward_weights(Context&, const Tensor& dw, const Tensor& x, const Tensor& dy, ConvParams p, float beta) {
   const ConvGeometry g = conv_geometry(x, dy, dw, p);
   if (x.dtype() == DType::f64) return backward_weights<double>(dw, x, dy, g, beta);
   backward_weights<float>(dw, x, dy, g, beta);

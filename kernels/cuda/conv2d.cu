@@ -74,9 +74,9 @@ std::unique_ptr<Plan> make_descriptors(const char* op, const ConvGeometry& g) {
                                              to_int(op, g.out_channels), to_int(op, g.out_h), to_int(op, g.out_w)));
   SCN_CUDNN_CHECK(cudnnSetFilter4dDescriptor(p->w, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, to_int(op, g.out_channels),
                                              to_int(op, g.in_channels), to_int(op, g.kernel), to_int(op, g.kernel)));
-  SCN_CUDNN_CHECK(cudnnSetConvolution2dDescriptor(p->conv, to_int(op, g.pad), to_int(op, g.pad),
-                                                  to_int(op, g.stride), to_int(op, g.stride), 1, 1,
-                                                  CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
+  SCN_CUDNN_CHECK(cudnnSetConvolution2dDescriptor(p->conv, to_int(op, g.pad), to_int(op, g.pad), to_int(op, g.stride),
+                                                  to_int(op, g.stride), 1, 1, CUDNN_CROSS_CORRELATION,
+                                                  CUDNN_DATA_FLOAT));
   SCN_CUDNN_CHECK(cudnnSetConvolutionMathType(p->conv, CUDNN_FMA_MATH));
   return p;
 }
@@ -95,6 +95,16 @@ const Perf* pick(const std::vector<Perf>& results, int returned, bool determinis
   return nullptr;
 }
 
+// Stores the pick in `p`; false when nothing qualifies.
+template <class Perf>
+bool take_best(Plan& p, const std::vector<Perf>& results, int returned, bool deterministic) {
+  const Perf* best = pick(results, returned, deterministic);
+  if (!best) return false;
+  p.algo = static_cast<int>(best->algo);
+  p.workspace_bytes = best->memory;
+  return true;
+}
+
 // Largest workspace any algorithm of the direction asks for (capped). A size query that fails means the
 // algorithm does not support this shape: it is skipped, not an error.
 size_t search_workspace(cudnnHandle_t h, Direction dir, const Plan& p) {
@@ -108,15 +118,14 @@ size_t search_workspace(cudnnHandle_t h, Direction dir, const Plan& p) {
       break;
     case Direction::backward_data:
       for (int a = 0; a < CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT; ++a)
-        if (cudnnGetConvolutionBackwardDataWorkspaceSize(h, p.w, p.out, p.conv, p.in,
-                                                         cudnnConvolutionBwdDataAlgo_t(a), &bytes) == CUDNN_STATUS_SUCCESS)
+        if (cudnnGetConvolutionBackwardDataWorkspaceSize(h, p.w, p.out, p.conv, p.in, cudnnConvolutionBwdDataAlgo_t(a),
+                                                         &bytes) == CUDNN_STATUS_SUCCESS)
           most = std::max(most, bytes);
       break;
     case Direction::backward_weights:
       for (int a = 0; a < CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT; ++a)
-        if (cudnnGetConvolutionBackwardFilterWorkspaceSize(h, p.in, p.out, p.conv, p.w,
-                                                           cudnnConvolutionBwdFilterAlgo_t(a),
-                                                           &bytes) == CUDNN_STATUS_SUCCESS)
+        if (cudnnGetConvolutionBackwardFilterWorkspaceSize(
+                h, p.in, p.out, p.conv, p.w, cudnnConvolutionBwdFilterAlgo_t(a), &bytes) == CUDNN_STATUS_SUCCESS)
           most = std::max(most, bytes);
       break;
   }
@@ -144,9 +153,7 @@ void find_algorithm(const char* op, Context& ctx, Direction dir, Plan& p, const 
       SCN_CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithmEx(h, p.in, in1.raw(), p.w, in2.raw(), p.conv, p.out,
                                                              trial_out, count, &returned, r.data(), search_ws,
                                                              search_bytes));
-      if (const auto* best = pick(r, returned, det)) {
-        p.algo = best->algo, p.workspace_bytes = best->memory, found = true;
-      }
+      found = take_best(p, r, returned, det);
       break;
     }
     case Direction::backward_data: {  // in1 = dy, in2 = w
@@ -155,20 +162,16 @@ void find_algorithm(const char* op, Context& ctx, Direction dir, Plan& p, const 
       SCN_CUDNN_CHECK(cudnnFindConvolutionBackwardDataAlgorithmEx(h, p.w, in2.raw(), p.out, in1.raw(), p.conv, p.in,
                                                                   trial_out, count, &returned, r.data(), search_ws,
                                                                   search_bytes));
-      if (const auto* best = pick(r, returned, det)) {
-        p.algo = best->algo, p.workspace_bytes = best->memory, found = true;
-      }
+      found = take_best(p, r, returned, det);
       break;
     }
     case Direction::backward_weights: {  // in1 = x, in2 = dy
       SCN_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithmMaxCount(h, &count));
       std::vector<cudnnConvolutionBwdFilterAlgoPerf_t> r(static_cast<size_t>(count));
-      SCN_CUDNN_CHECK(cudnnFindConvolutionBackwardFilterAlgorithmEx(h, p.in, in1.raw(), p.out, in2.raw(), p.conv,
-                                                                    p.w, trial_out, count, &returned, r.data(),
-                                                                    search_ws, search_bytes));
-      if (const auto* best = pick(r, returned, det)) {
-        p.algo = best->algo, p.workspace_bytes = best->memory, found = true;
-      }
+      SCN_CUDNN_CHECK(cudnnFindConvolutionBackwardFilterAlgorithmEx(h, p.in, in1.raw(), p.out, in2.raw(), p.conv, p.w,
+                                                                    trial_out, count, &returned, r.data(), search_ws,
+                                                                    search_bytes));
+      found = take_best(p, r, returned, det);
       break;
     }
   }
@@ -183,8 +186,18 @@ void run(const char* op, Context& ctx, Direction dir, const ConvGeometry& g, flo
   SCN_CHECK(out.dtype() == DType::f32, op, ": the cudnn engine supports f32 only, got ", dtype_name(out.dtype()));
   CudnnConvState& state = ctx.state<CudnnConvState>();
   std::lock_guard<std::mutex> lock(state.mutex);
-  const PlanKey key{static_cast<int64_t>(dir), g.batch, g.in_channels, g.out_channels, g.in_h, g.in_w,
-                    g.out_h, g.out_w, g.kernel, g.stride, g.pad, ctx.deterministic ? 1 : 0};
+  const PlanKey key{static_cast<int64_t>(dir),
+                    g.batch,
+                    g.in_channels,
+                    g.out_channels,
+                    g.in_h,
+                    g.in_w,
+                    g.out_h,
+                    g.out_w,
+                    g.kernel,
+                    g.stride,
+                    g.pad,
+                    ctx.deterministic ? 1 : 0};
   auto it = state.plans.find(key);
   if (it == state.plans.end()) {
     std::unique_ptr<Plan> plan = make_descriptors(op, g);
@@ -204,8 +217,8 @@ void run(const char* op, Context& ctx, Direction dir, const ConvGeometry& g, flo
       break;
     case Direction::backward_data:
       SCN_CUDNN_CHECK(cudnnConvolutionBackwardData(h, &alpha, p.w, in2.raw(), p.out, in1.raw(), p.conv,
-                                                   cudnnConvolutionBwdDataAlgo_t(p.algo), ws, p.workspace_bytes,
-                                                   &beta, p.in, out.raw()));
+                                                   cudnnConvolutionBwdDataAlgo_t(p.algo), ws, p.workspace_bytes, &beta,
+                                                   p.in, out.raw()));
       break;
     case Direction::backward_weights:
       SCN_CUDNN_CHECK(cudnnConvolutionBackwardFilter(h, &alpha, p.in, in1.raw(), p.out, in2.raw(), p.conv,
@@ -221,8 +234,7 @@ void conv2d_forward(Context& ctx, const Tensor& y, const Tensor& x, const Tensor
   run("conv2d_forward", ctx, Direction::forward, conv_geometry(x, y, w, p), beta, y, x, w);
 }
 
-void conv2d_backward_data(Context& ctx, const Tensor& dx, const Tensor& dy, const Tensor& w, ConvParams p,
-                          float beta) {
+void conv2d_backward_data(Context& ctx, const Tensor& dx, const Tensor& dy, const Tensor& w, ConvParams p, float beta) {
   run("conv2d_backward_data", ctx, Direction::backward_data, conv_geometry(dx, dy, w, p), beta, dx, dy, w);
 }
 

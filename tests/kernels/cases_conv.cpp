@@ -105,20 +105,31 @@ OpCase conv_case(const std::string& name, ConvEngine engine, ConvSpec spec) {
   // Inputs: the op's two operands, then the initial output when accumulating.
   Shape in0, in1, out;
   switch (spec.op) {
-    case Op::forward: in0 = xs, in1 = ws, out = ys; break;
-    case Op::backward_data: in0 = ys, in1 = ws, out = xs; break;
-    case Op::backward_weights: in0 = xs, in1 = ys, out = ws; break;
+    case Op::forward:
+      in0 = xs, in1 = ws, out = ys;
+      break;
+    case Op::backward_data:
+      in0 = ys, in1 = ws, out = xs;
+      break;
+    case Op::backward_weights:
+      in0 = xs, in1 = ys, out = ws;
+      break;
   }
   // out = op(a, b), or out0 + op(a, b) when out0 is given (beta = 1), on any device and dtype.
-  auto apply = [=](Context& ctx, Op op, const Tensor& a, const Tensor& b, const Shape& out_shape,
-                   const Tensor& out0) {
+  auto apply = [=](Context& ctx, Op op, const Tensor& a, const Tensor& b, const Shape& out_shape, const Tensor& out0) {
     Tensor o = out0.defined() ? out0.clone() : make_like(out_shape, a);
     const float bt = out0.defined() ? 1.f : 0.f;
     const ConvEngine e = engine_for(engine, a);
     switch (op) {
-      case Op::forward: conv2d_forward(ctx, o, a, b, p, bt, e); break;
-      case Op::backward_data: conv2d_backward_data(ctx, o, a, b, p, bt, e); break;
-      case Op::backward_weights: conv2d_backward_weights(ctx, o, a, b, p, bt, e); break;
+      case Op::forward:
+        conv2d_forward(ctx, o, a, b, p, bt, e);
+        break;
+      case Op::backward_data:
+        conv2d_backward_data(ctx, o, a, b, p, bt, e);
+        break;
+      case Op::backward_weights:
+        conv2d_backward_weights(ctx, o, a, b, p, bt, e);
+        break;
     }
     return o;
   };
@@ -137,9 +148,15 @@ OpCase conv_case(const std::string& name, ConvEngine engine, ConvSpec spec) {
     const std::vector<double> a = in[0].to_vector(), b = in[1].to_vector();
     std::vector<double> r;
     switch (spec.op) {
-      case Op::forward: r = naive_conv(a, b, d); break;
-      case Op::backward_data: r = naive_conv_transpose(a, b, d); break;
-      case Op::backward_weights: r = naive_weight_grad(a, b, d); break;
+      case Op::forward:
+        r = naive_conv(a, b, d);
+        break;
+      case Op::backward_data:
+        r = naive_conv_transpose(a, b, d);
+        break;
+      case Op::backward_weights:
+        r = naive_weight_grad(a, b, d);
+        break;
     }
     if (acc) r = plus(r, in[2].to_vector());
     return Tensors{Tensor::from_vector(r, out, DType::f64)};

@@ -21,7 +21,7 @@ struct Geometry {
 // The combinations the identities run over: k ∈ {1, 3, 4, 5}, stride 1–3, padding 0–2, and an input whose
 // size the stride does not divide (8×10 at stride 2: output_padding).
 const Geometry kGeometries[] = {
-    {2, 5, 3, 7, 9, 1, {1, 0}}, {2, 3, 5, 7, 9, 3, {1, 1}}, {1, 5, 4, 7, 9, 3, {2, 1}}, {2, 3, 5, 8, 10, 3, {2, 1}},
+    {2, 5, 3, 7, 9, 1, {1, 0}}, {2, 3, 5, 7, 9, 3, {1, 1}}, {1, 5, 4, 7, 9, 3, {2, 1}},  {2, 3, 5, 8, 10, 3, {2, 1}},
     {1, 4, 3, 7, 9, 4, {2, 1}}, {2, 3, 4, 9, 7, 3, {2, 0}}, {1, 3, 2, 11, 9, 5, {3, 2}},
 };
 
@@ -104,8 +104,8 @@ void check_engines_agree(ConvEngine engine) {
     const Tensor r = random_uniform(y_shape(g), DType::f32, 23, seed);
     const Tensors expected = run_all(ConvEngine::reference, g, x, w, r);
     const Tensors actual = run_all(engine, g, x, w, r);
-    const char* names[] = {"forward", "backward_data", "backward_weights", "forward beta=1", "backward_data beta=1",
-                           "backward_weights beta=1"};
+    const char* names[] = {"forward",        "backward_data",        "backward_weights",
+                           "forward beta=1", "backward_data beta=1", "backward_weights beta=1"};
     for (int i = 0; i < 6; ++i)
       EXPECT_TRUE(all_close(actual[i], expected[i], {1e-4, 1e-4},
                             std::string(conv_engine_name(engine)) + " " + names[i] + " k=" + std::to_string(g.k) +
@@ -192,20 +192,35 @@ TEST(Conv2dErrors, ShapeMismatchNamesOpAndTensor) {
   const Tensor x = Tensor::zeros({2, 3, 7, 9}), w = Tensor::zeros({5, 3, 3, 3});
   const Tensor y = Tensor::zeros({2, 5, 7, 9}), dw = Tensor::zeros({5, 3, 3, 3});
   const ConvParams p{1, 1};
-  expect_error([&] { conv2d_forward(ctx, Tensor::zeros({2, 5, 7, 8}), x, w, p); },
-               {"conv2d_forward", "y has shape [2, 5, 7, 8], expected [2, 5, 7, 9]"});
+  expect_error(
+      [&] {
+        conv2d_forward(ctx, Tensor::zeros({2, 5, 7, 8}), x, w, p);
+      },
+      {"conv2d_forward", "y has shape [2, 5, 7, 8], expected [2, 5, 7, 9]"});
   expect_error([&] { conv2d_forward(ctx, y, x, Tensor::zeros({5, 4, 3, 3}), p); }, {"conv2d_forward", "w has shape"});
   expect_error([&] { conv2d_forward(ctx, y, x, Tensor::zeros({5, 3, 3, 2}), p); }, {"conv2d_forward", "square"});
   expect_error([&] { conv2d_forward(ctx, y, x.view({2, 3, 63}), w, p); }, {"conv2d_forward", "x has shape"});
-  expect_error([&] { conv2d_backward_data(ctx, Tensor::zeros({2, 3, 7, 9}), Tensor::zeros({2, 5, 6, 9}), w, p); },
-               {"conv2d_backward_data", "dy has shape"});
-  expect_error([&] { conv2d_backward_weights(ctx, Tensor::zeros({5, 3, 2, 2}), x, y, p); },
-               {"conv2d_backward_weights", "dy has shape"});
-  expect_error([&] { conv2d_backward_weights(ctx, dw, x, Tensor::zeros({1, 5, 7, 9}), p); },
-               {"conv2d_backward_weights", "dy has shape"});
+  expect_error(
+      [&] {
+        conv2d_backward_data(ctx, Tensor::zeros({2, 3, 7, 9}), Tensor::zeros({2, 5, 6, 9}), w, p);
+      },
+      {"conv2d_backward_data", "dy has shape"});
+  expect_error(
+      [&] {
+        conv2d_backward_weights(ctx, Tensor::zeros({5, 3, 2, 2}), x, y, p);
+      },
+      {"conv2d_backward_weights", "dy has shape"});
+  expect_error(
+      [&] {
+        conv2d_backward_weights(ctx, dw, x, Tensor::zeros({1, 5, 7, 9}), p);
+      },
+      {"conv2d_backward_weights", "dy has shape"});
   expect_error([&] { conv2d_forward(ctx, y, x, w, ConvParams{0, 1}); }, {"conv2d_forward", "stride"});
-  expect_error([&] { conv2d_forward(ctx, y, x, Tensor::zeros({5, 3, 3, 3}, DType::f64), p); },
-               {"conv2d_forward", "w is f64, expected f32"});
+  expect_error(
+      [&] {
+        conv2d_forward(ctx, y, x, Tensor::zeros({5, 3, 3, 3}, DType::f64), p);
+      },
+      {"conv2d_forward", "w is f64, expected f32"});
 }
 
 TEST(Conv2dErrors, UnsupportedEngineNamesOpAndEngine) {
