@@ -57,6 +57,11 @@ struct Plan {
 // (direction, N, Ci, Co, H, W, Ho, Wo, k, stride, pad, bits of beta)
 using PlanKey = std::array<int64_t, 12>;
 
+PlanKey plan_key(Direction dir, const ConvGeometry& g, int64_t last) {
+  const int64_t d = static_cast<int64_t>(dir);
+  return {d, g.batch, g.in_channels, g.out_channels, g.in_h, g.in_w, g.out_h, g.out_w, g.kernel, g.stride, g.pad, last};
+}
+
 // Per-context state: the engine and stream, and the plans.
 struct OnednnConvState {
   std::mutex mutex;
@@ -203,18 +208,7 @@ void run(const char* op, Context& ctx, Direction dir, const ConvGeometry& g, flo
     std::lock_guard<std::mutex> lock(state.mutex);
     uint32_t beta_bits = 0;
     std::memcpy(&beta_bits, &beta, sizeof beta_bits);
-    const PlanKey key{static_cast<int64_t>(dir),
-                      g.batch,
-                      g.in_channels,
-                      g.out_channels,
-                      g.in_h,
-                      g.in_w,
-                      g.out_h,
-                      g.out_w,
-                      g.kernel,
-                      g.stride,
-                      g.pad,
-                      beta_bits};
+    const PlanKey key = plan_key(dir, g, beta_bits);
     auto it = state.plans.find(key);
     if (it == state.plans.end()) {
       it = state.plans.emplace(key, make_plan(state.engine, dir, g, beta)).first;

@@ -52,6 +52,11 @@ struct Plan {
 // (direction, N, Ci, Co, H, W, Ho, Wo, k, stride, pad, deterministic)
 using PlanKey = std::array<int64_t, 12>;
 
+PlanKey plan_key(Direction dir, const ConvGeometry& g, int64_t last) {
+  const int64_t d = static_cast<int64_t>(dir);
+  return {d, g.batch, g.in_channels, g.out_channels, g.in_h, g.in_w, g.out_h, g.out_w, g.kernel, g.stride, g.pad, last};
+}
+
 struct CudnnConvState {
   std::mutex mutex;
   std::map<PlanKey, std::unique_ptr<Plan>> plans;
@@ -186,18 +191,7 @@ void run(const char* op, Context& ctx, Direction dir, const ConvGeometry& g, flo
   SCN_CHECK(out.dtype() == DType::f32, op, ": the cudnn engine supports f32 only, got ", dtype_name(out.dtype()));
   CudnnConvState& state = ctx.state<CudnnConvState>();
   std::lock_guard<std::mutex> lock(state.mutex);
-  const PlanKey key{static_cast<int64_t>(dir),
-                    g.batch,
-                    g.in_channels,
-                    g.out_channels,
-                    g.in_h,
-                    g.in_w,
-                    g.out_h,
-                    g.out_w,
-                    g.kernel,
-                    g.stride,
-                    g.pad,
-                    ctx.deterministic ? 1 : 0};
+  const PlanKey key = plan_key(dir, g, ctx.deterministic ? 1 : 0);
   auto it = state.plans.find(key);
   if (it == state.plans.end()) {
     std::unique_ptr<Plan> plan = make_descriptors(op, g);
