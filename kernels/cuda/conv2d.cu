@@ -1,0 +1,240 @@
+// The cuDNN convolution engine (cuDNN 9, legacy API), f32.
+//
+// Per (direction, shapes, params, deterministic) a plan is built once and cached in the context: the
+// tensor, filter and convolution descriptors and the algorithm that cudnnFind*AlgorithmEx measured fastest
+// on our own workspace (ctx.workspace). With ctx.deterministic only CUDNN_DETERMINISTIC algorithms are
+// taken. Math: CUDNN_FMA_MATH, i.e. true fp32 — CUDNN_DEFAULT_MATH would let cuDNN run fp32 data through
+// TF32 tensor cores on Ampere and newer (the H100/H200 included), which is not the f32 the CPU computes.
+// beta maps to cuDNN's beta (out = 1·result + beta·out); cuDNN does not read out when beta = 0.
+#include <algorithm>
+#include <array>
+#include <climits>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "kernels/conv2d.h"
+#include "kernels/cuda/launch.cuh"
+
+namespace scn::cuda {
+
+namespace {
+
+enum class Direction { forward, backward_data, backward_weights };
+
+// The search may use at most this much workspace; the workspace never shrinks, so it is kept modest.
+constexpr size_t kMaxSearchWorkspace = size_t(256) << 20;
+
+size_t round_up(size_t bytes) { return (bytes + 255) / 256 * 256; }
+
+// Descriptors and algorithm of one convolution shape.
+struct Plan {
+  cudnnTensorDescriptor_t in = nullptr;   // x or dx: (N, Ci, H, W)
+  cudnnTensorDescriptor_t out = nullptr;  // y or dy: (N, Co, Ho, Wo)
+  cudnnFilterDescriptor_t w = nullptr;    // w or dw: (Co, Ci, k, k)
+  cudnnConvolutionDescriptor_t conv = nullptr;
+  int algo = 0;  // a cudnnConvolution{Fwd,BwdData,BwdFilter}Algo_t, by direction
+  size_t workspace_bytes = 0;
+
+  Plan() = default;
+  Plan(const Plan&) = delete;
+  Plan& operator=(const Plan&) = delete;
+  ~Plan() {
+    // Destroying a descriptor only frees host memory; a failure here is not worth a throw from a destructor.
+    if (in) (void)cudnnDestroyTensorDescriptor(in);
+    if (out) (void)cudnnDestroyTensorDescriptor(out);
+    if (w) (void)cudnnDestroyFilterDescriptor(w);
+    if (conv) (void)cudnnDestroyConvolutionDescriptor(conv);
+  }
+};
+
+// (direction, N, Ci, Co, H, W, Ho, Wo, k, stride, pad, deterministic)
+using PlanKey = std::array<int64_t, 12>;
+
+PlanKey plan_key(Direction dir, const ConvGeometry& g, int64_t last) {
+  const int64_t d = static_cast<int64_t>(dir);
+  return {d, g.batch, g.in_channels, g.out_channels, g.in_h, g.in_w, g.out_h, g.out_w, g.kernel, g.stride, g.pad, last};
+}
+
+struct CudnnConvState {
+  std::mutex mutex;
+  std::map<PlanKey, std::unique_ptr<Plan>> plans;
+};
+
+int to_int(const char* op, int64_t v) {
+  SCN_CHECK(v <= INT_MAX, op, ": dimension ", v, " is too large for cuDNN");
+  return static_cast<int>(v);
+}
+
+std::unique_ptr<Plan> make_descriptors(const char* op, const ConvGeometry& g) {
+  auto p = std::make_unique<Plan>();
+  SCN_CUDNN_CHECK(cudnnCreateTensorDescriptor(&p->in));
+  SCN_CUDNN_CHECK(cudnnCreateTensorDescriptor(&p->out));
+  SCN_CUDNN_CHECK(cudnnCreateFilterDescriptor(&p->w));
+  SCN_CUDNN_CHECK(cudnnCreateConvolutionDescriptor(&p->conv));
+  SCN_CUDNN_CHECK(cudnnSetTensor4dDescriptor(p->in, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, to_int(op, g.batch),
+                                             to_int(op, g.in_channels), to_int(op, g.in_h), to_int(op, g.in_w)));
+  SCN_CUDNN_CHECK(cudnnSetTensor4dDescriptor(p->out, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, to_int(op, g.batch),
+                                             to_int(op, g.out_channels), to_int(op, g.out_h), to_int(op, g.out_w)));
+  SCN_CUDNN_CHECK(cudnnSetFilter4dDescriptor(p->w, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, to_int(op, g.out_channels),
+                                             to_int(op, g.in_channels), to_int(op, g.kernel), to_int(op, g.kernel)));
+  SCN_CUDNN_CHECK(cudnnSetConvolution2dDescriptor(p->conv, to_int(op, g.pad), to_int(op, g.pad), to_int(op, g.stride),
+                                                  to_int(op, g.stride), 1, 1, CUDNN_CROSS_CORRELATION,
+                                                  CUDNN_DATA_FLOAT));
+  SCN_CUDNN_CHECK(cudnnSetConvolutionMathType(p->conv, CUDNN_FMA_MATH));
+  return p;
+}
+
+// The fastest result (cuDNN sorts them by time) that ran, is deterministic when asked, and is not
+// tensor-op math.
+template <class Perf>
+const Perf* pick(const std::vector<Perf>& results, int returned, bool deterministic) {
+  for (int i = 0; i < returned; ++i) {
+    const Perf& r = results[i];
+    if (r.status != CUDNN_STATUS_SUCCESS) continue;
+    if (deterministic && r.determinism != CUDNN_DETERMINISTIC) continue;
+    if (r.mathType == CUDNN_TENSOR_OP_MATH || r.mathType == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION) continue;
+    return &r;
+  }
+  return nullptr;
+}
+
+// Stores the pick in `p`; false when nothing qualifies.
+template <class Perf>
+bool take_best(Plan& p, const std::vector<Perf>& results, int returned, bool deterministic) {
+  const Perf* best = pick(results, returned, deterministic);
+  if (!best) return false;
+  p.algo = static_cast<int>(best->algo);
+  p.workspace_bytes = best->memory;
+  return true;
+}
+
+// Largest workspace any algorithm of the direction asks for (capped). A size query that fails means the
+// algorithm does not support this shape: it is skipped, not an error.
+size_t search_workspace(cudnnHandle_t h, Direction dir, const Plan& p) {
+  size_t most = 0, bytes = 0;
+  switch (dir) {
+    case Direction::forward:
+      for (int a = 0; a < CUDNN_CONVOLUTION_FWD_ALGO_COUNT; ++a)
+        if (cudnnGetConvolutionForwardWorkspaceSize(h, p.in, p.w, p.conv, p.out, cudnnConvolutionFwdAlgo_t(a),
+                                                    &bytes) == CUDNN_STATUS_SUCCESS)
+          most = std::max(most, bytes);
+      break;
+    case Direction::backward_data:
+      for (int a = 0; a < CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT; ++a)
+        if (cudnnGetConvolutionBackwardDataWorkspaceSize(h, p.w, p.out, p.conv, p.in, cudnnConvolutionBwdDataAlgo_t(a),
+                                                         &bytes) == CUDNN_STATUS_SUCCESS)
+          most = std::max(most, bytes);
+      break;
+    case Direction::backward_weights:
+      for (int a = 0; a < CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT; ++a)
+        if (cudnnGetConvolutionBackwardFilterWorkspaceSize(
+                h, p.in, p.out, p.conv, p.w, cudnnConvolutionBwdFilterAlgo_t(a), &bytes) == CUDNN_STATUS_SUCCESS)
+          most = std::max(most, bytes);
+      break;
+  }
+  return std::min(most, kMaxSearchWorkspace);
+}
+
+// Measures the algorithms of `dir` on the call's inputs and stores the choice in `p`. The search writes
+// its trial outputs into workspace scratch, never into the caller's output, which may hold values that
+// beta = 1 accumulates into. The tensors are (out, in1, in2) as in run().
+void find_algorithm(const char* op, Context& ctx, Direction dir, Plan& p, const Tensor& out, const Tensor& in1,
+                    const Tensor& in2) {
+  cudnnHandle_t h = ctx.cuda().cudnn;
+  const size_t out_bytes = round_up(out.bytes());
+  const size_t search_bytes = search_workspace(h, dir, p);
+  char* ws = static_cast<char*>(ctx.workspace(out_bytes + search_bytes));
+  void* trial_out = ws;
+  void* search_ws = ws + out_bytes;
+  const bool det = ctx.deterministic;
+  int count = 0, returned = 0;
+  bool found = false;
+  switch (dir) {
+    case Direction::forward: {  // in1 = x, in2 = w
+      SCN_CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithmMaxCount(h, &count));
+      std::vector<cudnnConvolutionFwdAlgoPerf_t> r(static_cast<size_t>(count));
+      SCN_CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithmEx(h, p.in, in1.raw(), p.w, in2.raw(), p.conv, p.out,
+                                                             trial_out, count, &returned, r.data(), search_ws,
+                                                             search_bytes));
+      found = take_best(p, r, returned, det);
+      break;
+    }
+    case Direction::backward_data: {  // in1 = dy, in2 = w
+      SCN_CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithmMaxCount(h, &count));
+      std::vector<cudnnConvolutionBwdDataAlgoPerf_t> r(static_cast<size_t>(count));
+      SCN_CUDNN_CHECK(cudnnFindConvolutionBackwardDataAlgorithmEx(h, p.w, in2.raw(), p.out, in1.raw(), p.conv, p.in,
+                                                                  trial_out, count, &returned, r.data(), search_ws,
+                                                                  search_bytes));
+      found = take_best(p, r, returned, det);
+      break;
+    }
+    case Direction::backward_weights: {  // in1 = x, in2 = dy
+      SCN_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithmMaxCount(h, &count));
+      std::vector<cudnnConvolutionBwdFilterAlgoPerf_t> r(static_cast<size_t>(count));
+      SCN_CUDNN_CHECK(cudnnFindConvolutionBackwardFilterAlgorithmEx(h, p.in, in1.raw(), p.out, in2.raw(), p.conv, p.w,
+                                                                    trial_out, count, &returned, r.data(), search_ws,
+                                                                    search_bytes));
+      found = take_best(p, r, returned, det);
+      break;
+    }
+  }
+  SCN_CHECK(found, op, ": cuDNN found no usable ", det ? "deterministic " : "", "fp32 algorithm among ", returned,
+            " for ", in1.str(), " and ", in2.str());
+}
+
+// One convolution on the context's stream: (out, in1, in2) = (y, x, w), (dx, dy, w) or (dw, x, dy).
+void run(const char* op, Context& ctx, Direction dir, const ConvGeometry& g, float beta, const Tensor& out,
+         const Tensor& in1, const Tensor& in2) {
+  NvtxRange range(op);
+  SCN_CHECK(out.dtype() == DType::f32, op, ": the cudnn engine supports f32 only, got ", dtype_name(out.dtype()));
+  CudnnConvState& state = ctx.state<CudnnConvState>();
+  std::lock_guard<std::mutex> lock(state.mutex);
+  const PlanKey key = plan_key(dir, g, ctx.deterministic ? 1 : 0);
+  auto it = state.plans.find(key);
+  if (it == state.plans.end()) {
+    std::unique_ptr<Plan> plan = make_descriptors(op, g);
+    find_algorithm(op, ctx, dir, *plan, out, in1, in2);
+    it = state.plans.emplace(key, std::move(plan)).first;
+    ctx.stats().plans_built++;
+  }
+  const Plan& p = *it->second;
+  cudnnHandle_t h = ctx.cuda().cudnn;
+  void* ws = p.workspace_bytes ? ctx.workspace(p.workspace_bytes) : nullptr;
+  const float alpha = 1.f;
+  switch (dir) {
+    case Direction::forward:
+      SCN_CUDNN_CHECK(cudnnConvolutionForward(h, &alpha, p.in, in1.raw(), p.w, in2.raw(), p.conv,
+                                              cudnnConvolutionFwdAlgo_t(p.algo), ws, p.workspace_bytes, &beta, p.out,
+                                              out.raw()));
+      break;
+    case Direction::backward_data:
+      SCN_CUDNN_CHECK(cudnnConvolutionBackwardData(h, &alpha, p.w, in2.raw(), p.out, in1.raw(), p.conv,
+                                                   cudnnConvolutionBwdDataAlgo_t(p.algo), ws, p.workspace_bytes, &beta,
+                                                   p.in, out.raw()));
+      break;
+    case Direction::backward_weights:
+      SCN_CUDNN_CHECK(cudnnConvolutionBackwardFilter(h, &alpha, p.in, in1.raw(), p.out, in2.raw(), p.conv,
+                                                     cudnnConvolutionBwdFilterAlgo_t(p.algo), ws, p.workspace_bytes,
+                                                     &beta, p.w, out.raw()));
+      break;
+  }
+}
+
+}  // namespace
+
+void conv2d_forward(Context& ctx, const Tensor& y, const Tensor& x, const Tensor& w, ConvParams p, float beta) {
+  run("conv2d_forward", ctx, Direction::forward, conv_geometry(x, y, w, p), beta, y, x, w);
+}
+
+void conv2d_backward_data(Context& ctx, const Tensor& dx, const Tensor& dy, const Tensor& w, ConvParams p, float beta) {
+  run("conv2d_backward_data", ctx, Direction::backward_data, conv_geometry(dx, dy, w, p), beta, dx, dy, w);
+}
+
+void conv2d_backward_weights(Context& ctx, const Tensor& dw, const Tensor& x, const Tensor& dy, ConvParams p,
+                             float beta) {
+  run("conv2d_backward_weights", ctx, Direction::backward_weights, conv_geometry(x, dy, dw, p), beta, dw, x, dy);
+}
+
+}  // namespace scn::cuda
