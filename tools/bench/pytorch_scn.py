@@ -17,9 +17,10 @@ autograd through the unrolled iterations. `step: auto` sets η = 1/‖D‖² fro
 differentiated), exactly as scn does.
 
 D is written as torch.nn.grad.conv2d_input (the data gradient of conv2d) by default: on the CPU build of
-Debian's torch 1.13, F.conv_transpose2d is several times slower forward and 10-25x slower forward+backward
-for the same operator (--compare-ops measures both on the config's sparse-coding layer shapes;
---dictionary-op selects one for the whole net).
+Debian's torch 1.13 (2 cores), F.conv_transpose2d was 3-58x slower forward and 9-41x slower forward+backward
+on SCN-1's layer shapes at batch 128, and a whole SCN-1 training step 13x slower (7.4 s against 0.57 s).
+--compare-ops measures both on the config's sparse-coding layer shapes; --dictionary-op picks one for the
+whole net (on a GPU both are cuDNN's backward-data convolution, so they should be close).
 
 Examples (Debian's Python: /usr/bin/python3):
     tools/bench/pytorch_scn.py configs/cifar10/scn1.yaml --params
