@@ -83,7 +83,7 @@ inline ChannelGrid channel_grid(Context& ctx, const ChannelLayout& l) {
   const int64_t sms = ctx.cuda().properties.multiProcessorCount;
   ChannelGrid g;
   g.blocks = static_cast<int>(std::clamp<int64_t>(
-      std::min<int64_t>((per_channel + kThreads - 1) / kThreads, (sms * 8 + l.channels - 1) / l.channels), 1, 1024));
+      std::min<int64_t>((per_channel + kThreads - 1) / kThreads, (sms * 8 + l.channels - 1) / std::max<int64_t>(l.channels, 1)), 1, 1024));
   g.rows = static_cast<int>(std::clamp<int64_t>(l.channels, 1, 65535));
   return g;
 }
