@@ -33,9 +33,9 @@ void batch_norm_forward_inference(Context& ctx, const Tensor& y, const Tensor& x
 // dx: like x, may alias dy (undefined: not computed); dgamma, dbeta: (C) or undefined (not computed);
 // dy: like x; x: the forward input; save_mean, save_invstd: (C) from batch_norm_forward_training;
 // gamma: (C) or undefined (= 1)
-void batch_norm_backward(Context& ctx, const Tensor& dx, const Tensor& dgamma, const Tensor& dbeta,
-                         const Tensor& dy, const Tensor& x, const Tensor& save_mean, const Tensor& save_invstd,
-                         const Tensor& gamma, bool accumulate);
+void batch_norm_backward(Context& ctx, const Tensor& dx, const Tensor& dgamma, const Tensor& dbeta, const Tensor& dy,
+                         const Tensor& x, const Tensor& save_mean, const Tensor& save_invstd, const Tensor& gamma,
+                         bool accumulate);
 
 // (An inference-mode backward is the per-channel scale dx = dy·γ/√(running_var + ε): channel_affine_backward.)
 
@@ -45,9 +45,9 @@ void batch_norm_forward_training(Context& ctx, const Tensor& y, const Tensor& sa
                                  const Tensor& gamma, const Tensor& beta, double momentum, double eps);
 void batch_norm_forward_inference(Context& ctx, const Tensor& y, const Tensor& x, const Tensor& running_mean,
                                   const Tensor& running_var, const Tensor& gamma, const Tensor& beta, double eps);
-void batch_norm_backward(Context& ctx, const Tensor& dx, const Tensor& dgamma, const Tensor& dbeta,
-                         const Tensor& dy, const Tensor& x, const Tensor& save_mean, const Tensor& save_invstd,
-                         const Tensor& gamma, bool accumulate);
+void batch_norm_backward(Context& ctx, const Tensor& dx, const Tensor& dgamma, const Tensor& dbeta, const Tensor& dy,
+                         const Tensor& x, const Tensor& save_mean, const Tensor& save_invstd, const Tensor& gamma,
+                         bool accumulate);
 }  // namespace cuda
 
 }  // namespace scn

@@ -8,8 +8,7 @@ namespace scn {
 namespace {
 
 template <class T>
-void counts_cpu(int32_t* counts, const T* z, const int32_t* labels, int64_t batch, int64_t classes,
-                bool accumulate) {
+void counts_cpu(int32_t* counts, const T* z, const int32_t* labels, int64_t batch, int64_t classes, bool accumulate) {
   int64_t top1 = 0, top5 = 0;
 #pragma omp parallel for schedule(static) reduction(+ : top1, top5)
   for (int64_t n = 0; n < batch; ++n) {
@@ -23,8 +22,7 @@ void counts_cpu(int32_t* counts, const T* z, const int32_t* labels, int64_t batc
 
 }  // namespace
 
-void accuracy_counts(Context& ctx, const Tensor& counts, const Tensor& logits, const Tensor& labels,
-                     bool accumulate) {
+void accuracy_counts(Context& ctx, const Tensor& counts, const Tensor& logits, const Tensor& labels, bool accumulate) {
   const char* op = "accuracy_counts";
   check_defined(op, "logits", logits);
   SCN_CHECK(logits.dtype() == DType::f32 || logits.dtype() == DType::f64, op, ": logits are ",
@@ -40,8 +38,7 @@ void accuracy_counts(Context& ctx, const Tensor& counts, const Tensor& logits, c
   const int64_t batch = logits.size(0), classes = logits.size(1);
   const int32_t* lp = labels.data<int32_t>();
   for (int64_t n = 0; n < batch; ++n)
-    SCN_CHECK(lp[n] >= 0 && lp[n] < classes, op, ": labels[", n, "] = ", lp[n], " is out of range [0, ", classes,
-              ")");
+    SCN_CHECK(lp[n] >= 0 && lp[n] < classes, op, ": labels[", n, "] = ", lp[n], " is out of range [0, ", classes, ")");
   if (logits.dtype() == DType::f64)
     return counts_cpu(counts.data<int32_t>(), logits.data<double>(), lp, batch, classes, accumulate);
   counts_cpu(counts.data<int32_t>(), logits.data<float>(), lp, batch, classes, accumulate);

@@ -25,8 +25,8 @@ void apply_channel(T* y, const T* x, int64_t c, T a, T b, const ChannelLayout& l
 
 template <class T>
 void training_cpu(const Tensor& y, const Tensor& save_mean, const Tensor& save_invstd, const Tensor& running_mean,
-                  const Tensor& running_var, const Tensor& x, const Tensor& gamma, const Tensor& beta,
-                  double momentum, double eps, const ChannelLayout& l) {
+                  const Tensor& running_var, const Tensor& x, const Tensor& gamma, const Tensor& beta, double momentum,
+                  double eps, const ChannelLayout& l) {
   const T* xp = x.data<T>();
   const T* gp = ptr_or_null<T>(gamma);
   const T* bp = ptr_or_null<T>(beta);
@@ -155,11 +155,10 @@ void batch_norm_forward_training(Context& ctx, const Tensor& y, const Tensor& sa
   check_channel_param(op, "gamma", gamma, l, dt, true);
   check_channel_param(op, "beta", beta, l, dt, true);
   check_same_device(op, {&y, &save_mean, &save_invstd, &running_mean, &running_var, &x, &gamma, &beta});
-  SCN_DISPATCH_CUDA(x, cuda::batch_norm_forward_training(ctx, y, save_mean, save_invstd, running_mean, running_var,
-                                                         x, gamma, beta, momentum, eps));
+  SCN_DISPATCH_CUDA(x, cuda::batch_norm_forward_training(ctx, y, save_mean, save_invstd, running_mean, running_var, x,
+                                                         gamma, beta, momentum, eps));
   if (dt == DType::f64)
-    return training_cpu<double>(y, save_mean, save_invstd, running_mean, running_var, x, gamma, beta, momentum, eps,
-                                l);
+    return training_cpu<double>(y, save_mean, save_invstd, running_mean, running_var, x, gamma, beta, momentum, eps, l);
   training_cpu<float>(y, save_mean, save_invstd, running_mean, running_var, x, gamma, beta, momentum, eps, l);
 }
 
@@ -182,9 +181,9 @@ void batch_norm_forward_inference(Context& ctx, const Tensor& y, const Tensor& x
   inference_cpu<float>(y, x, running_mean, running_var, gamma, beta, eps, l);
 }
 
-void batch_norm_backward(Context& ctx, const Tensor& dx, const Tensor& dgamma, const Tensor& dbeta,
-                         const Tensor& dy, const Tensor& x, const Tensor& save_mean, const Tensor& save_invstd,
-                         const Tensor& gamma, bool accumulate) {
+void batch_norm_backward(Context& ctx, const Tensor& dx, const Tensor& dgamma, const Tensor& dbeta, const Tensor& dy,
+                         const Tensor& x, const Tensor& save_mean, const Tensor& save_invstd, const Tensor& gamma,
+                         bool accumulate) {
   const char* op = "batch_norm_backward";
   const ChannelLayout l = channel_layout(op, x);
   check_float(op, x);
@@ -201,8 +200,8 @@ void batch_norm_backward(Context& ctx, const Tensor& dx, const Tensor& dgamma, c
   check_channel_param(op, "dgamma", dgamma, l, dt, true);
   check_channel_param(op, "dbeta", dbeta, l, dt, true);
   check_same_device(op, {&dx, &dgamma, &dbeta, &dy, &x, &save_mean, &save_invstd, &gamma});
-  SCN_DISPATCH_CUDA(x, cuda::batch_norm_backward(ctx, dx, dgamma, dbeta, dy, x, save_mean, save_invstd, gamma,
-                                                 accumulate));
+  SCN_DISPATCH_CUDA(
+      x, cuda::batch_norm_backward(ctx, dx, dgamma, dbeta, dy, x, save_mean, save_invstd, gamma, accumulate));
   if (dt == DType::f64)
     return backward_cpu<double>(dx, dgamma, dbeta, dy, x, save_mean, save_invstd, gamma, accumulate, l);
   backward_cpu<float>(dx, dgamma, dbeta, dy, x, save_mean, save_invstd, gamma, accumulate, l);

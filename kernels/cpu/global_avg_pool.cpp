@@ -34,8 +34,8 @@ void backward_cpu(const Tensor& dx, const Tensor& dy, int64_t planes, int64_t ar
 int64_t check_pair(const char* op, const char* big_name, const Tensor& big, const char* small_name,
                    const Tensor& small) {
   check_defined(op, big_name, big);
-  SCN_CHECK(big.dtype() == DType::f32 || big.dtype() == DType::f64, op, ": ", big_name, " is ",
-            dtype_name(big.dtype()), ", expected f32 or f64");
+  SCN_CHECK(big.dtype() == DType::f32 || big.dtype() == DType::f64, op, ": ", big_name, " is ", dtype_name(big.dtype()),
+            ", expected f32 or f64");
   SCN_CHECK(big.rank() == 4, op, ": ", big_name, " has shape ", big.shape().str(), ", expected (N, C, H, W)");
   SCN_CHECK(big.size(2) * big.size(3) > 0, op, ": ", big_name, " has empty planes ", big.shape().str());
   check_shape(op, small_name, small, Shape{big.size(0), big.size(1)});

@@ -39,7 +39,8 @@ void forward_cpu(const Tensor& loss, const Tensor& mean_loss, const Tensor& dlog
   const T scale = static_cast<T>(1.0 / static_cast<double>(batch));
 #pragma omp parallel for schedule(static)
   for (int64_t n = 0; n < batch; ++n)
-    lp[n] = static_cast<T>(sample_cpu(gp ? gp + n * classes : nullptr, scale, z + n * classes, labels[n], classes, eps));
+    lp[n] =
+        static_cast<T>(sample_cpu(gp ? gp + n * classes : nullptr, scale, z + n * classes, labels[n], classes, eps));
   if (!mean_loss.defined()) return;
   double s = 0;
   for (int64_t n = 0; n < batch; ++n) s += static_cast<double>(lp[n]);
@@ -47,8 +48,7 @@ void forward_cpu(const Tensor& loss, const Tensor& mean_loss, const Tensor& dlog
 }
 
 template <class T>
-void backward_cpu(const Tensor& dlogits, const Tensor& dloss, const Tensor& logits, const int32_t* labels,
-                  double eps) {
+void backward_cpu(const Tensor& dlogits, const Tensor& dloss, const Tensor& logits, const int32_t* labels, double eps) {
   const int64_t batch = logits.size(0), classes = logits.size(1);
   const T* z = logits.data<T>();
   const T* dl = dloss.data<T>();
@@ -71,8 +71,7 @@ void check_inputs(const char* op, const Tensor& logits, const Tensor& labels, do
   const int32_t* lp = labels.data<int32_t>();
   const int64_t classes = logits.size(1);
   for (int64_t n = 0; n < labels.numel(); ++n)
-    SCN_CHECK(lp[n] >= 0 && lp[n] < classes, op, ": labels[", n, "] = ", lp[n], " is out of range [0, ", classes,
-              ")");
+    SCN_CHECK(lp[n] >= 0 && lp[n] < classes, op, ": labels[", n, "] = ", lp[n], " is out of range [0, ", classes, ")");
 }
 
 }  // namespace
@@ -93,10 +92,9 @@ void softmax_cross_entropy_forward(Context& ctx, const Tensor& loss, const Tenso
     check_dtype(op, "dlogits", dlogits, dt);
   }
   check_same_device(op, {&loss, &mean_loss, &dlogits, &logits, &labels});
-  SCN_DISPATCH_CUDA(logits, cuda::softmax_cross_entropy_forward(ctx, loss, mean_loss, dlogits, logits, labels,
-                                                                smoothing));
-  if (dt == DType::f64)
-    return forward_cpu<double>(loss, mean_loss, dlogits, logits, labels.data<int32_t>(), smoothing);
+  SCN_DISPATCH_CUDA(logits,
+                    cuda::softmax_cross_entropy_forward(ctx, loss, mean_loss, dlogits, logits, labels, smoothing));
+  if (dt == DType::f64) return forward_cpu<double>(loss, mean_loss, dlogits, logits, labels.data<int32_t>(), smoothing);
   forward_cpu<float>(loss, mean_loss, dlogits, logits, labels.data<int32_t>(), smoothing);
 }
 

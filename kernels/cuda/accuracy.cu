@@ -30,13 +30,11 @@ __global__ void count_correct(int32_t* counts, const float* logits, const int32_
 
 }  // namespace
 
-void accuracy_counts(Context& ctx, const Tensor& counts, const Tensor& logits, const Tensor& labels,
-                     bool accumulate) {
+void accuracy_counts(Context& ctx, const Tensor& counts, const Tensor& logits, const Tensor& labels, bool accumulate) {
   NvtxRange range("accuracy_counts");
-  require_f32("accuracy_counts", logits);
+  require_cuda_f32("accuracy_counts", logits);
   count_correct<<<1, kThreads, 0, stream_of(ctx)>>>(counts.data<int32_t>(), logits.data<float>(),
-                                                    labels.data<int32_t>(), logits.size(0), logits.size(1),
-                                                    accumulate);
+                                                    labels.data<int32_t>(), logits.size(0), logits.size(1), accumulate);
   SCN_CUDA_CHECK_LAUNCH();
 }
 

@@ -65,8 +65,7 @@ __global__ void bn_stats_partial(float* partial, const float* x, int64_t batch, 
 __global__ void bn_stats_finish(float* save_mean, float* save_invstd, float* running_mean, float* running_var,
                                 float* coef, const float* partial, const float* gamma, const float* beta,
                                 int64_t channels, int blocks, double momentum, double eps) {
-  for (int64_t c = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; c < channels;
-       c += int64_t(gridDim.x) * blockDim.x) {
+  for (int64_t c = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; c < channels; c += int64_t(gridDim.x) * blockDim.x) {
     double n = 0, mean = 0, m2 = 0;
     for (int b = 0; b < blocks; ++b) {
       const int64_t at = c * blocks + b;
@@ -92,10 +91,9 @@ __global__ void bn_stats_finish(float* save_mean, float* save_invstd, float* run
 }
 
 // Inference: coef[0..C) = γ/√(running_var + ε), coef[C..2C) = β − running_mean·a.
-__global__ void bn_inference_coef(float* coef, const float* running_mean, const float* running_var,
-                                  const float* gamma, const float* beta, int64_t channels, double eps) {
-  for (int64_t c = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; c < channels;
-       c += int64_t(gridDim.x) * blockDim.x) {
+__global__ void bn_inference_coef(float* coef, const float* running_mean, const float* running_var, const float* gamma,
+                                  const float* beta, int64_t channels, double eps) {
+  for (int64_t c = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; c < channels; c += int64_t(gridDim.x) * blockDim.x) {
     const double a = (gamma ? gamma[c] : 1.0) / sqrt(static_cast<double>(running_var[c]) + eps);
     coef[c] = static_cast<float>(a);
     coef[channels + c] = static_cast<float>((beta ? beta[c] : 0.0) - running_mean[c] * a);
@@ -107,8 +105,7 @@ __global__ void bn_inference_coef(float* coef, const float* running_mean, const 
 __global__ void bn_backward_finish(float* dgamma, float* dbeta, float* coef, const float* partial,
                                    const float* save_invstd, const float* gamma, int64_t channels, int blocks,
                                    double count, bool accumulate) {
-  for (int64_t c = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; c < channels;
-       c += int64_t(gridDim.x) * blockDim.x) {
+  for (int64_t c = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; c < channels; c += int64_t(gridDim.x) * blockDim.x) {
     float sum_gx = 0.f, sum_g = 0.f;
     for (int b = 0; b < blocks; ++b) {
       sum_gx += partial[c * blocks + b];
@@ -139,7 +136,7 @@ void batch_norm_forward_training(Context& ctx, const Tensor& y, const Tensor& sa
                                  const Tensor& running_mean, const Tensor& running_var, const Tensor& x,
                                  const Tensor& gamma, const Tensor& beta, double momentum, double eps) {
   NvtxRange range("batch_norm_forward_training");
-  require_f32("batch_norm_forward_training", x);
+  require_cuda_f32("batch_norm_forward_training", x);
   const ChannelLayout l = channel_layout("batch_norm_forward_training", x);
   if (l.channels == 0) return;
   const ChannelGrid grid = channel_grid(ctx, l);
@@ -160,31 +157,31 @@ void batch_norm_forward_training(Context& ctx, const Tensor& y, const Tensor& sa
 void batch_norm_forward_inference(Context& ctx, const Tensor& y, const Tensor& x, const Tensor& running_mean,
                                   const Tensor& running_var, const Tensor& gamma, const Tensor& beta, double eps) {
   NvtxRange range("batch_norm_forward_inference");
-  require_f32("batch_norm_forward_inference", x);
+  require_cuda_f32("batch_norm_forward_inference", x);
   const ChannelLayout l = channel_layout("batch_norm_forward_inference", x);
   if (l.channels == 0) return;
   float* coef = static_cast<float*>(ctx.workspace(sizeof(float) * 2 * l.channels));
   bn_inference_coef<<<grid_for(ctx, l.channels), kThreads, 0, stream_of(ctx)>>>(
-      coef, running_mean.data<float>(), running_var.data<float>(), ptr_or_null<float>(gamma),
-      ptr_or_null<float>(beta), l.channels, eps);
+      coef, running_mean.data<float>(), running_var.data<float>(), ptr_or_null<float>(gamma), ptr_or_null<float>(beta),
+      l.channels, eps);
   SCN_CUDA_CHECK_LAUNCH();
   channel_map(ctx, y.data<float>(), x.data<float>(), nullptr, l, AffineMap{coef, coef + l.channels});
 }
 
-void batch_norm_backward(Context& ctx, const Tensor& dx, const Tensor& dgamma, const Tensor& dbeta,
-                         const Tensor& dy, const Tensor& x, const Tensor& save_mean, const Tensor& save_invstd,
-                         const Tensor& gamma, bool accumulate) {
+void batch_norm_backward(Context& ctx, const Tensor& dx, const Tensor& dgamma, const Tensor& dbeta, const Tensor& dy,
+                         const Tensor& x, const Tensor& save_mean, const Tensor& save_invstd, const Tensor& gamma,
+                         bool accumulate) {
   NvtxRange range("batch_norm_backward");
-  require_f32("batch_norm_backward", x);
+  require_cuda_f32("batch_norm_backward", x);
   const ChannelLayout l = channel_layout("batch_norm_backward", x);
   if (l.channels == 0) return;
   const ChannelGrid grid = channel_grid(ctx, l);
   // One workspace: [2·C·blocks partial sums | 3·C coefficients].
   float* partial = static_cast<float*>(ctx.workspace(sizeof(float) * l.channels * (2 * grid.blocks + 3)));
   float* coef = partial + 2 * l.channels * grid.blocks;
-  channel_dot_partial<float><<<grid.dims(), kThreads, 0, stream_of(ctx)>>>(
-      partial, nullptr, dy.data<float>(), x.data<float>(), save_mean.data<float>(), nullptr, l.batch, l.inner,
-      l.channels);
+  channel_dot_partial<float><<<grid.dims(), kThreads, 0, stream_of(ctx)>>>(partial, nullptr, dy.data<float>(),
+                                                                           x.data<float>(), save_mean.data<float>(),
+                                                                           nullptr, l.batch, l.inner, l.channels);
   SCN_CUDA_CHECK_LAUNCH();
   bn_backward_finish<<<grid_for(ctx, l.channels), kThreads, 0, stream_of(ctx)>>>(
       mut_ptr_or_null<float>(dgamma), mut_ptr_or_null<float>(dbeta), coef, partial, save_invstd.data<float>(),

@@ -6,10 +6,9 @@ namespace scn::cuda {
 namespace {
 
 // Pass 2: dscale[c] (+)= Σ_b partial[c, b], dbias[c] (+)= Σ_b partial[C + c, b], in a fixed order.
-__global__ void affine_backward_finish(float* dscale, float* dbias, const float* partial, int64_t channels,
-                                       int blocks, bool accumulate) {
-  for (int64_t c = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; c < channels;
-       c += int64_t(gridDim.x) * blockDim.x) {
+__global__ void affine_backward_finish(float* dscale, float* dbias, const float* partial, int64_t channels, int blocks,
+                                       bool accumulate) {
+  for (int64_t c = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; c < channels; c += int64_t(gridDim.x) * blockDim.x) {
     float sum_gx = 0.f, sum_g = 0.f;
     for (int b = 0; b < blocks; ++b) {
       sum_gx += partial[c * blocks + b];
@@ -24,7 +23,7 @@ __global__ void affine_backward_finish(float* dscale, float* dbias, const float*
 
 void channel_affine_forward(Context& ctx, const Tensor& y, const Tensor& x, const Tensor& scale, const Tensor& bias) {
   NvtxRange range("channel_affine_forward");
-  require_f32("channel_affine_forward", x);
+  require_cuda_f32("channel_affine_forward", x);
   const ChannelLayout l = channel_layout("channel_affine_forward", x);
   channel_map(ctx, y.data<float>(), x.data<float>(), nullptr, l,
               AffineMap{ptr_or_null<float>(scale), ptr_or_null<float>(bias)});
@@ -33,7 +32,7 @@ void channel_affine_forward(Context& ctx, const Tensor& y, const Tensor& x, cons
 void channel_affine_backward(Context& ctx, const Tensor& dx, const Tensor& dscale, const Tensor& dbias,
                              const Tensor& dy, const Tensor& x, const Tensor& scale, bool accumulate) {
   NvtxRange range("channel_affine_backward");
-  require_f32("channel_affine_backward", dy);
+  require_cuda_f32("channel_affine_backward", dy);
   const ChannelLayout l = channel_layout("channel_affine_backward", dy);
   if (l.channels == 0) return;
   if (!dscale.defined() && !dbias.defined()) {

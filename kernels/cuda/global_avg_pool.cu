@@ -35,7 +35,7 @@ __global__ void gap_backward_scalar(float* dx, const float* dy, int64_t area, in
 
 void global_avg_pool_forward(Context& ctx, const Tensor& y, const Tensor& x) {
   NvtxRange range("global_avg_pool_forward");
-  require_f32("global_avg_pool_forward", x);
+  require_cuda_f32("global_avg_pool_forward", x);
   const int64_t planes = y.numel(), area = x.size(2) * x.size(3);
   if (planes == 0) return;
   gap_forward<<<grid_for(ctx, planes * 32), kThreads, 0, stream_of(ctx)>>>(y.data<float>(), x.data<float>(), planes,
@@ -45,7 +45,7 @@ void global_avg_pool_forward(Context& ctx, const Tensor& y, const Tensor& x) {
 
 void global_avg_pool_backward(Context& ctx, const Tensor& dx, const Tensor& dy) {
   NvtxRange range("global_avg_pool_backward");
-  require_f32("global_avg_pool_backward", dx);
+  require_cuda_f32("global_avg_pool_backward", dx);
   const int64_t n = dx.numel(), area = dx.size(2) * dx.size(3);
   if (n == 0) return;
   const float inv_area = 1.f / static_cast<float>(area);
@@ -53,8 +53,8 @@ void global_avg_pool_backward(Context& ctx, const Tensor& dx, const Tensor& dy) 
     gap_backward_vec4<<<grid_for(ctx, n / 4), kThreads, 0, stream_of(ctx)>>>(
         reinterpret_cast<float4*>(dx.data<float>()), dy.data<float>(), area / 4, n / 4, inv_area);
   } else {
-    gap_backward_scalar<<<grid_for(ctx, n), kThreads, 0, stream_of(ctx)>>>(dx.data<float>(), dy.data<float>(), area,
-                                                                           n, inv_area);
+    gap_backward_scalar<<<grid_for(ctx, n), kThreads, 0, stream_of(ctx)>>>(dx.data<float>(), dy.data<float>(), area, n,
+                                                                           inv_area);
   }
   SCN_CUDA_CHECK_LAUNCH();
 }

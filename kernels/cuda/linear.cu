@@ -45,7 +45,7 @@ int as_int(const char* op, int64_t v) {
 void linear_forward(Context& ctx, const Tensor& y, const Tensor& x, const Tensor& w, const Tensor& b) {
   const char* op = "linear_forward";
   NvtxRange range(op);
-  require_f32(op, x);
+  require_cuda_f32(op, x);
   const int batch = as_int(op, x.size(0)), in = as_int(op, x.size(1)), out = as_int(op, w.size(0));
   if (y.numel() == 0) return;
   const float one = 1.f, zero = 0.f;
@@ -67,7 +67,7 @@ void linear_backward(Context& ctx, const Tensor& dx, const Tensor& dw, const Ten
                      const Tensor& x, const Tensor& w, bool accumulate) {
   const char* op = "linear_backward";
   NvtxRange range(op);
-  require_f32(op, dy);
+  require_cuda_f32(op, dy);
   const int batch = as_int(op, dy.size(0)), in = as_int(op, x.size(1)), out = as_int(op, dy.size(1));
   cublasHandle_t handle = ctx.cuda().cublas;
   const float one = 1.f, zero = 0.f;
@@ -79,7 +79,7 @@ void linear_backward(Context& ctx, const Tensor& dx, const Tensor& dw, const Ten
                                  dy.data<float>(), out, accumulate ? &one : &zero, dw.data<float>(), in));
   if (db.defined() && out > 0) {
     bias_grad<<<grid_for(ctx, out), kThreads, 0, stream_of(ctx)>>>(db.data<float>(), dy.data<float>(), batch, out,
-                                                                    accumulate);
+                                                                   accumulate);
     SCN_CUDA_CHECK_LAUNCH();
   }
 }

@@ -11,12 +11,9 @@
 #include "core/tensor.h"
 #include "kernels/channel_layout.h"
 #include "kernels/cuda/launch.cuh"
+#include "kernels/cuda/map.cuh"  // require_cuda_f32
 
 namespace scn::cuda {
-
-inline void require_f32(const char* op, const Tensor& t) {
-  SCN_CHECK(t.dtype() == DType::f32, op, ": the CUDA engine supports f32 only, got ", dtype_name(t.dtype()));
-}
 
 template <class T>
 inline const T* ptr_or_null(const Tensor& t) {
@@ -38,8 +35,8 @@ __global__ void channel_map_vec4(float4* y, const float4* a, const float4* b, in
 }
 
 template <class F>
-__global__ void channel_map_scalar(float* y, const float* a, const float* b, int64_t inner, int64_t channels,
-                                   int64_t n, F f) {
+__global__ void channel_map_scalar(float* y, const float* a, const float* b, int64_t inner, int64_t channels, int64_t n,
+                                   F f) {
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
     y[i] = f(a[i], b[i], (i / inner) % channels);
 }
@@ -82,8 +79,10 @@ inline ChannelGrid channel_grid(Context& ctx, const ChannelLayout& l) {
   const int64_t per_channel = l.batch * l.inner;
   const int64_t sms = ctx.cuda().properties.multiProcessorCount;
   ChannelGrid g;
-  g.blocks = static_cast<int>(std::clamp<int64_t>(
-      std::min<int64_t>((per_channel + kThreads - 1) / kThreads, (sms * 8 + l.channels - 1) / std::max<int64_t>(l.channels, 1)), 1, 1024));
+  g.blocks = static_cast<int>(
+      std::clamp<int64_t>(std::min<int64_t>((per_channel + kThreads - 1) / kThreads,
+                                            (sms * 8 + l.channels - 1) / std::max<int64_t>(l.channels, 1)),
+                          1, 1024));
   g.rows = static_cast<int>(std::clamp<int64_t>(l.channels, 1, 65535));
   return g;
 }

@@ -92,7 +92,7 @@ __global__ void avg_pool_backward(float* dx, const float* dy, PoolDims d, int ke
 
 void max_pool2d_forward(Context& ctx, const Tensor& y, const Tensor& indices, const Tensor& x, const Pool2d& p) {
   NvtxRange range("max_pool2d_forward");
-  require_f32("max_pool2d_forward", x);
+  require_cuda_f32("max_pool2d_forward", x);
   if (y.numel() == 0) return;
   max_pool_forward<<<grid_for(ctx, y.numel()), kThreads, 0, stream_of(ctx)>>>(
       y.data<float>(), indices.data<int32_t>(), x.data<float>(), dims_of(x, y), p.kernel, p.stride, p.pad);
@@ -101,7 +101,7 @@ void max_pool2d_forward(Context& ctx, const Tensor& y, const Tensor& indices, co
 
 void max_pool2d_backward(Context& ctx, const Tensor& dx, const Tensor& dy, const Tensor& indices, const Pool2d& p) {
   NvtxRange range("max_pool2d_backward");
-  require_f32("max_pool2d_backward", dx);
+  require_cuda_f32("max_pool2d_backward", dx);
   if (dx.numel() == 0) return;
   // Indices outside the plane (which the CPU engine rejects) match no element here and are ignored.
   max_pool_backward<<<grid_for(ctx, dx.numel()), kThreads, 0, stream_of(ctx)>>>(
@@ -111,16 +111,16 @@ void max_pool2d_backward(Context& ctx, const Tensor& dx, const Tensor& dy, const
 
 void avg_pool2d_forward(Context& ctx, const Tensor& y, const Tensor& x, const Pool2d& p) {
   NvtxRange range("avg_pool2d_forward");
-  require_f32("avg_pool2d_forward", x);
+  require_cuda_f32("avg_pool2d_forward", x);
   if (y.numel() == 0) return;
   avg_pool_forward<<<grid_for(ctx, y.numel()), kThreads, 0, stream_of(ctx)>>>(y.data<float>(), x.data<float>(),
-                                                                               dims_of(x, y), p.kernel, p.stride, p.pad);
+                                                                              dims_of(x, y), p.kernel, p.stride, p.pad);
   SCN_CUDA_CHECK_LAUNCH();
 }
 
 void avg_pool2d_backward(Context& ctx, const Tensor& dx, const Tensor& dy, const Pool2d& p) {
   NvtxRange range("avg_pool2d_backward");
-  require_f32("avg_pool2d_backward", dx);
+  require_cuda_f32("avg_pool2d_backward", dx);
   if (dx.numel() == 0) return;
   avg_pool_backward<<<grid_for(ctx, dx.numel()), kThreads, 0, stream_of(ctx)>>>(
       dx.data<float>(), dy.data<float>(), dims_of(dx, dy), p.kernel, p.stride, p.pad);

@@ -70,7 +70,7 @@ void launch_rows(Context& ctx, float* loss, float* grad, const float* dloss, flo
 void softmax_cross_entropy_forward(Context& ctx, const Tensor& loss, const Tensor& mean_loss, const Tensor& dlogits,
                                    const Tensor& logits, const Tensor& labels, double smoothing) {
   NvtxRange range("softmax_cross_entropy_forward");
-  require_f32("softmax_cross_entropy_forward", logits);
+  require_cuda_f32("softmax_cross_entropy_forward", logits);
   const int64_t batch = logits.size(0);
   launch_rows(ctx, loss.data<float>(), mut_ptr_or_null<float>(dlogits), nullptr,
               static_cast<float>(1.0 / static_cast<double>(batch)), logits, labels, smoothing);
@@ -82,7 +82,7 @@ void softmax_cross_entropy_forward(Context& ctx, const Tensor& loss, const Tenso
 void softmax_cross_entropy_backward(Context& ctx, const Tensor& dlogits, const Tensor& dloss, const Tensor& logits,
                                     const Tensor& labels, double smoothing) {
   NvtxRange range("softmax_cross_entropy_backward");
-  require_f32("softmax_cross_entropy_backward", logits);
+  require_cuda_f32("softmax_cross_entropy_backward", logits);
   launch_rows(ctx, nullptr, dlogits.data<float>(), dloss.data<float>(), 0.f, logits, labels, smoothing);
 }
 

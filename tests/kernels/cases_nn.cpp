@@ -128,10 +128,10 @@ OpCase bn_stats_case(const std::string& name, Shape shape) {
   c.make_inputs = [=](DType dtype, uint64_t seed) {
     const Shape per_channel{shape[1]};
     return Tensors{random_uniform(shape, dtype, seed, 0, -3.0, 1.0),
-                   random_uniform(per_channel, dtype, seed, 1),             // running mean
-                   random_uniform(per_channel, dtype, seed, 2, 0.5, 2.0),   // running var
-                   random_uniform(per_channel, dtype, seed, 3, 0.5, 1.5),   // γ
-                   random_uniform(per_channel, dtype, seed, 4)};            // β
+                   random_uniform(per_channel, dtype, seed, 1),            // running mean
+                   random_uniform(per_channel, dtype, seed, 2, 0.5, 2.0),  // running var
+                   random_uniform(per_channel, dtype, seed, 3, 0.5, 1.5),  // γ
+                   random_uniform(per_channel, dtype, seed, 4)};           // β
   };
   c.forward = [](Context& ctx, const Tensors& in) {
     const Shape per_channel{in[0].size(1)};
@@ -187,11 +187,11 @@ std::vector<OpCase> nn_cases() {
   cases.push_back(affine_case("channel_affine_scale_bias", {3, 5, 7, 9}, true, true));
   cases.push_back(affine_case("channel_affine_bias_only", {1, 17, 7, 9}, false, true));
   cases.push_back(affine_case("channel_affine_scale_only", {3, 3, 7, 9}, true, false));
-  cases.push_back(affine_case("channel_affine_rows", {3, 17}, true, true));          // (N, C): inner = 1
+  cases.push_back(affine_case("channel_affine_rows", {3, 17}, true, true));  // (N, C): inner = 1
   cases.push_back(affine_case("channel_affine_vec4_planes", {2, 3, 4, 8}, true, true));
   cases.push_back(bn_train_case("batch_norm_train_affine", {3, 5, 7, 9}, true));
-  cases.push_back(bn_train_case("batch_norm_train_plain", {1, 17, 7, 9}, false));    // affine: false, batch 1
-  cases.push_back(bn_train_case("batch_norm_train_rows", {7, 5}, true));              // BatchNorm1d layout
+  cases.push_back(bn_train_case("batch_norm_train_plain", {1, 17, 7, 9}, false));  // affine: false, batch 1
+  cases.push_back(bn_train_case("batch_norm_train_rows", {7, 5}, true));           // BatchNorm1d layout
   cases.push_back(bn_train_case("batch_norm_train_vec4_planes", {2, 3, 4, 8}, false));
   cases.push_back(bn_stats_case("batch_norm_train_statistics", {3, 17, 7, 9}));
   cases.push_back(bn_inference_case("batch_norm_inference_affine", {3, 5, 7, 9}, true));

@@ -65,8 +65,7 @@ OpCase xent_case(const std::string& name, int64_t batch, int64_t classes, double
   OpCase c;
   c.name = name;
   c.make_inputs = [=](DType dtype, uint64_t seed) {
-    return Tensors{random_uniform({batch, classes}, dtype, seed, 0, -4.0, 4.0),
-                   random_labels(batch, classes, seed, 1)};
+    return Tensors{random_uniform({batch, classes}, dtype, seed, 0, -4.0, 4.0), random_labels(batch, classes, seed, 1)};
   };
   c.forward = [=](Context& ctx, const Tensors& in) {
     Tensor loss = empty_like_shape(in[0], {batch});
@@ -93,8 +92,7 @@ OpCase xent_fused_case(const std::string& name, int64_t batch, int64_t classes, 
   OpCase c;
   c.name = name;
   c.make_inputs = [=](DType dtype, uint64_t seed) {
-    return Tensors{random_uniform({batch, classes}, dtype, seed, 0, -6.0, 6.0),
-                   random_labels(batch, classes, seed, 1)};
+    return Tensors{random_uniform({batch, classes}, dtype, seed, 0, -6.0, 6.0), random_labels(batch, classes, seed, 1)};
   };
   c.forward = [=](Context& ctx, const Tensors& in) {
     Tensor loss = empty_like_shape(in[0], {batch}), mean = empty_like_shape(in[0], {1}), dz = empty_like(in[0]);
@@ -109,7 +107,8 @@ OpCase xent_fused_case(const std::string& name, int64_t batch, int64_t classes, 
       total += loss[n];
     }
     for (double& v : dz) v /= batch;
-    return Tensors{Tensor::from_vector(loss, {batch}, DType::f64), Tensor::from_vector({total / batch}, {1}, DType::f64),
+    return Tensors{Tensor::from_vector(loss, {batch}, DType::f64),
+                   Tensor::from_vector({total / batch}, {1}, DType::f64),
                    Tensor::from_vector(dz, {batch, classes}, DType::f64)};
   };
   return c;

@@ -33,9 +33,10 @@ struct BnRun {
 BnRun run_bn(Context& ctx, const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& dy) {
   const Device d = x.device();
   const Shape pc{x.size(1)};
-  BnRun r{Tensor::empty(x.shape(), DType::f32, d), Tensor::empty(pc, DType::f32, d), Tensor::empty(pc, DType::f32, d),
-          Tensor::zeros(pc, DType::f32, d), Tensor::zeros(pc, DType::f32, d), Tensor::empty(x.shape(), DType::f32, d),
-          Tensor::empty(pc, DType::f32, d), Tensor::empty(pc, DType::f32, d)};
+  BnRun r{Tensor::empty(x.shape(), DType::f32, d), Tensor::empty(pc, DType::f32, d),
+          Tensor::empty(pc, DType::f32, d),        Tensor::zeros(pc, DType::f32, d),
+          Tensor::zeros(pc, DType::f32, d),        Tensor::empty(x.shape(), DType::f32, d),
+          Tensor::empty(pc, DType::f32, d),        Tensor::empty(pc, DType::f32, d)};
   batch_norm_forward_training(ctx, r.y, r.mean, r.invstd, r.rm, r.rv, x, gamma, beta, 0.1, 1e-5);
   batch_norm_backward(ctx, r.dx, r.dgamma, r.dbeta, dy, x, r.mean, r.invstd, gamma, false);
   return r;

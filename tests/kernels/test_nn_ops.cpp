@@ -67,11 +67,13 @@ TEST(NnChannelAffine, RejectsBadArguments) {
   expect_error([&] { channel_affine_forward(cpu(), Tensor::empty(x.shape()), x, Tensor::zeros({4}), Tensor()); },
                "scale");
   expect_error([&] { channel_affine_forward(cpu(), Tensor::empty({2, 3, 4, 5}), x, Tensor(), Tensor()); }, "y");
-  expect_error([&] { channel_affine_forward(cpu(), Tensor::empty(x.shape()), x, Tensor::zeros({3}, DType::f64),
-                                            Tensor()); }, "f64");
+  expect_error(
+      [&] { channel_affine_forward(cpu(), Tensor::empty(x.shape()), x, Tensor::zeros({3}, DType::f64), Tensor()); },
+      "f64");
   // dscale needs the forward input.
-  expect_error([&] { channel_affine_backward(cpu(), Tensor(), Tensor::empty({3}), Tensor(), x, Tensor(), Tensor(),
-                                             false); }, "x");
+  expect_error(
+      [&] { channel_affine_backward(cpu(), Tensor(), Tensor::empty({3}), Tensor(), x, Tensor(), Tensor(), false); },
+      "x");
 }
 
 // ---- batch norm ------------------------------------------------------------------------------------------------
@@ -170,13 +172,24 @@ TEST(NnBatchNorm, BackwardAccumulatesParameterGradientsOnly) {
 
 TEST(NnBatchNorm, RejectsBadArguments) {
   Tensor one = Tensor::zeros({1, 3}), c3 = Tensor::empty({3});
-  expect_error([&] { batch_norm_forward_training(cpu(), Tensor::empty({1, 3}), c3, c3, Tensor(), Tensor(), one,
-                                                 Tensor(), Tensor(), 0.1, 1e-5); }, "more than one value");
+  expect_error(
+      [&] {
+        batch_norm_forward_training(cpu(), Tensor::empty({1, 3}), c3, c3, Tensor(), Tensor(), one, Tensor(), Tensor(),
+                                    0.1, 1e-5);
+      },
+      "more than one value");
   Tensor x = Tensor::zeros({2, 3, 2, 2}), y = Tensor::empty({2, 3, 2, 2});
-  expect_error([&] { batch_norm_forward_training(cpu(), y, c3, c3, Tensor::zeros({3}), Tensor(), x, Tensor(),
-                                                 Tensor(), 0.1, 1e-5); }, "running_var");
-  expect_error([&] { batch_norm_forward_training(cpu(), y, Tensor::empty({4}), c3, Tensor(), Tensor(), x, Tensor(),
-                                                 Tensor(), 0.1, 1e-5); }, "save_mean");
+  expect_error(
+      [&] {
+        batch_norm_forward_training(cpu(), y, c3, c3, Tensor::zeros({3}), Tensor(), x, Tensor(), Tensor(), 0.1, 1e-5);
+      },
+      "running_var");
+  expect_error(
+      [&] {
+        batch_norm_forward_training(cpu(), y, Tensor::empty({4}), c3, Tensor(), Tensor(), x, Tensor(), Tensor(), 0.1,
+                                    1e-5);
+      },
+      "save_mean");
   expect_error([&] { batch_norm_forward_inference(cpu(), y, x, c3, c3, Tensor(), Tensor(), 0.0); }, "eps");
 }
 

@@ -82,9 +82,9 @@ TEST(NnPool, AveragePaddingCountsAsZero) {
   Tensor x = Tensor::from_vector(std::vector<double>(7 * 9, 1.0), {1, 1, 7, 9}), y = Tensor::empty({1, 1, 4, 5});
   avg_pool2d_forward(cpu(), y, x, {3, 2, 1});
   std::vector<double> v = y.to_vector();
-  EXPECT_NEAR(v[0], 4.0 / 9, 1e-6);      // corner window: 2×2 real elements of 3×3
-  EXPECT_NEAR(v[1], 6.0 / 9, 1e-6);      // top edge: 2×3
-  EXPECT_NEAR(v[5 + 1], 1.0, 1e-6);      // interior
+  EXPECT_NEAR(v[0], 4.0 / 9, 1e-6);          // corner window: 2×2 real elements of 3×3
+  EXPECT_NEAR(v[1], 6.0 / 9, 1e-6);          // top edge: 2×3
+  EXPECT_NEAR(v[5 + 1], 1.0, 1e-6);          // interior
   EXPECT_NEAR(v[3 * 5 + 4], 4.0 / 9, 1e-6);  // bottom-right corner
 }
 
@@ -107,7 +107,8 @@ TEST(NnPool, BackwardIsTheAdjointOfForward) {
 }
 
 TEST(NnPool, RejectsBadArguments) {
-  Tensor x = Tensor::zeros({1, 2, 7, 9}), y = Tensor::empty({1, 2, 4, 5}), idx = Tensor::empty({1, 2, 4, 5}, DType::i32);
+  Tensor x = Tensor::zeros({1, 2, 7, 9}), y = Tensor::empty({1, 2, 4, 5}),
+         idx = Tensor::empty({1, 2, 4, 5}, DType::i32);
   expect_error([&] { max_pool2d_forward(cpu(), y, idx, x, {2, 2, 2}); }, "pad");
   expect_error([&] { avg_pool2d_forward(cpu(), y, x, {11, 2, 0}); }, "smaller than the kernel");
   expect_error([&] { avg_pool2d_forward(cpu(), y, x, {2, 0, 0}); }, "stride");
@@ -142,10 +143,16 @@ TEST(NnLinear, RejectsBadArguments) {
   expect_error([&] { linear_forward(cpu(), Tensor::empty({3, 5}), x, Tensor::zeros({5, 16}), Tensor()); }, "w has");
   expect_error([&] { linear_forward(cpu(), Tensor::empty({3, 4}), x, w, Tensor()); }, "y has shape");
   expect_error([&] { linear_forward(cpu(), Tensor::empty({3, 5}), x, w, Tensor::zeros({4})); }, "b has shape");
-  expect_error([&] { linear_forward(cpu(), Tensor::empty({3, 5}), Tensor::zeros({3, 1, 17}), w, Tensor()); },
-               "flatten");
-  expect_error([&] { linear_backward(cpu(), Tensor::empty({3, 17}), Tensor(), Tensor(), Tensor::zeros({3, 5}), x,
-                                     Tensor(), false); }, "w is undefined");
+  expect_error(
+      [&] {
+        linear_forward(cpu(), Tensor::empty({3, 5}), Tensor::zeros({3, 1, 17}), w, Tensor());
+      },
+      "flatten");
+  expect_error(
+      [&] {
+        linear_backward(cpu(), Tensor::empty({3, 17}), Tensor(), Tensor(), Tensor::zeros({3, 5}), x, Tensor(), false);
+      },
+      "w is undefined");
 }
 
 // ---- softmax cross-entropy -------------------------------------------------------------------------------------
@@ -187,14 +194,23 @@ TEST(NnSoftmaxXent, HugeLogitsStayFinite) {
 
 TEST(NnSoftmaxXent, LabelOutOfRangeIsAnErrorOnTheCpu) {
   Tensor z = Tensor::zeros({3, 4}), loss = Tensor::empty({3});
-  expect_error([&] { softmax_cross_entropy_forward(cpu(), loss, Tensor(), Tensor(), z, labels_of({0, 4, 1}), 0); },
-               "labels[1] = 4");
-  expect_error([&] { softmax_cross_entropy_backward(cpu(), Tensor::empty({3, 4}), Tensor::zeros({3}), z,
-                                                    labels_of({0, 1, -1}), 0); }, "labels[2] = -1");
+  expect_error(
+      [&] {
+        softmax_cross_entropy_forward(cpu(), loss, Tensor(), Tensor(), z, labels_of({0, 4, 1}), 0);
+      },
+      "labels[1] = 4");
+  expect_error(
+      [&] {
+        softmax_cross_entropy_backward(cpu(), Tensor::empty({3, 4}), Tensor::zeros({3}), z, labels_of({0, 1, -1}), 0);
+      },
+      "labels[2] = -1");
   expect_error([&] { softmax_cross_entropy_forward(cpu(), loss, Tensor(), Tensor(), z, Tensor::zeros({3}), 0); },
                "i32");
-  expect_error([&] { softmax_cross_entropy_forward(cpu(), loss, Tensor(), Tensor(), z, labels_of({0, 1, 2}), 1.5); },
-               "smoothing");
+  expect_error(
+      [&] {
+        softmax_cross_entropy_forward(cpu(), loss, Tensor(), Tensor(), z, labels_of({0, 1, 2}), 1.5);
+      },
+      "smoothing");
 }
 
 // ---- accuracy --------------------------------------------------------------------------------------------------
@@ -214,8 +230,11 @@ TEST(NnAccuracy, TiesGoToTheLowerClassAndCountsAccumulate) {
 
 TEST(NnAccuracy, RejectsBadArguments) {
   Tensor z = Tensor::zeros({2, 3});
-  expect_error([&] { accuracy_counts(cpu(), Tensor::empty({2}, DType::i32), z, labels_of({0, 3}), false); },
-               "labels[1] = 3");
+  expect_error(
+      [&] {
+        accuracy_counts(cpu(), Tensor::empty({2}, DType::i32), z, labels_of({0, 3}), false);
+      },
+      "labels[1] = 3");
   expect_error([&] { accuracy_counts(cpu(), Tensor::empty({2}), z, labels_of({0, 1}), false); }, "counts");
 }
 
