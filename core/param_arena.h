@@ -16,6 +16,10 @@ struct ParamSpec {
   float lr_mult = 1.0f;        // multiplies the schedule's learning rate
   float decay_mult = 1.0f;     // multiplies the optimizer's weight decay
   bool trainable = true;       // false: tracked state (running statistics); the optimizer skips it
+  // What the parameter is, for counts and summaries: "weights" (dictionaries, conv and linear weights and
+  // biases), "thresholds", "steps", "norm" (batch-norm affine), "statistics" (running mean and variance),
+  // "state" (other buffers of a run, such as power-iteration vectors).
+  std::string kind = "weights";
   // Projection after each step: values clamped to [clamp_min, clamp_max] (e.g. θ ≥ 0).
   float clamp_min = -std::numeric_limits<float>::infinity();
   float clamp_max = std::numeric_limits<float>::infinity();

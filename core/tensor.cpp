@@ -93,13 +93,13 @@ Tensor Tensor::clone() const {
   return t;
 }
 
-void Tensor::copy_from(const Tensor& src) {
+void Tensor::copy_from(const Tensor& src) const {
   SCN_CHECK(defined() && src.defined(), "copy_from with an undefined tensor");
   SCN_CHECK(src.shape_.numel() == shape_.numel() && src.dtype_ == dtype_, "copy_from: ", src.str(), " into ", str());
   copy_bytes(raw(), device(), src.raw(), src.device(), bytes());
 }
 
-void Tensor::zero_() {
+void Tensor::zero_() const {
   if (defined()) zero_bytes(raw(), device(), bytes());
 }
 

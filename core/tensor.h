@@ -49,9 +49,9 @@ class Tensor {
   Tensor to(DType dtype) const;
   Tensor clone() const;
   // Copies the elements of `src` (same shape and dtype, any device) into this tensor.
-  void copy_from(const Tensor& src);
+  void copy_from(const Tensor& src) const;  // const: writes elements, not the handle
   // Sets every element to zero (stream-ordered on a GPU).
-  void zero_();
+  void zero_() const;
   // Host copies of the elements as double (tests, small reads).
   std::vector<double> to_vector() const;
   // The single element of a one-element tensor, as double.

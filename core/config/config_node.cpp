@@ -1,0 +1,301 @@
+#include "core/config/config_node.h"
+
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+namespace scn {
+
+namespace {
+
+std::string join(const std::vector<std::string>& items) {
+  std::string s;
+  for (size_t i = 0; i < items.size(); ++i) s += (i ? ", " : "") + items[i];
+  return s;
+}
+
+// Splits "model.layers[3].iters" into {"model", "layers", "[3]", "iters"}.
+std::vector<std::string> split_path(const std::string& path) {
+  std::vector<std::string> parts;
+  std::string cur;
+  for (char c : path) {
+    if (c == '.' || c == '[') {
+      if (!cur.empty()) parts.push_back(cur);
+      cur = c == '[' ? "[" : "";
+    } else if (c == ']') {
+      parts.push_back(cur + "]");
+      cur.clear();
+    } else {
+      cur += c;
+    }
+  }
+  if (!cur.empty()) parts.push_back(cur);
+  return parts;
+}
+
+void apply_override(YAML::Node root, const std::string& text) {
+  const auto eq = text.find('=');
+  if (eq == std::string::npos || eq == 0)
+    throw ConfigError("command line: override '" + text + "': expected key.path=value");
+  const std::string key = text.substr(0, eq), value = text.substr(eq + 1);
+  YAML::Node parsed;
+  try {
+    parsed = YAML::Load(value);
+  } catch (const YAML::Exception& e) {
+    throw ConfigError("command line: override '" + text + "': value is not valid YAML: " + e.msg);
+  }
+  std::vector<std::string> parts = split_path(key);
+  // yaml-cpp nodes are handles: walk down with references, creating maps as needed.
+  std::vector<YAML::Node> chain{root};
+  for (size_t i = 0; i + 1 < parts.size(); ++i) {
+    YAML::Node cur = chain.back();
+    const std::string& p = parts[i];
+    if (p.front() == '[') {
+      const size_t idx = std::stoul(p.substr(1, p.size() - 2));
+      if (!cur.IsSequence() || idx >= cur.size())
+        throw ConfigError("command line: override '" + text + "': no element " + p + " at that path");
+      chain.push_back(cur[idx]);
+    } else {
+      chain.push_back(cur[p]);
+    }
+  }
+  const std::string& last = parts.back();
+  if (last.front() == '[') {
+    const size_t idx = std::stoul(last.substr(1, last.size() - 2));
+    if (!chain.back().IsSequence() || idx >= chain.back().size())
+      throw ConfigError("command line: override '" + text + "': no element " + last + " at that path");
+    chain.back()[idx] = parsed;
+  } else {
+    chain.back()[last] = parsed;
+  }
+}
+
+ConfigNode load(const std::string& text, const std::string& name, const std::vector<std::string>& overrides) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(name + ":" + std::to_string(e.mark.line + 1) + ": not valid YAML: " + e.msg);
+  }
+  if (!root.IsDefined() || root.IsNull()) root = YAML::Node(YAML::NodeType::Map);
+  if (!root.IsMap()) throw ConfigError(name + ":1: the document must be a map of sections");
+  auto origin = std::make_shared<ConfigOrigin>();
+  origin->file = name;
+  for (const std::string& o : overrides) {
+    apply_override(root, o);
+    origin->overrides[o.substr(0, o.find('='))] = o;
+  }
+  return ConfigNode(root, origin, "", 1);
+}
+
+}  // namespace
+
+ConfigNode::ConfigNode(YAML::Node node, std::shared_ptr<const ConfigOrigin> origin, std::string path, int parent_line)
+    : node_(std::move(node)), origin_(std::move(origin)), path_(std::move(path)), parent_line_(parent_line) {}
+
+ConfigNode ConfigNode::load_file(const std::string& file, const std::vector<std::string>& overrides) {
+  std::ifstream in(file);
+  if (!in) throw ConfigError(file + ": cannot read the config file");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return load(ss.str(), file, overrides);
+}
+
+ConfigNode ConfigNode::load_string(const std::string& text, const std::string& name,
+                                   const std::vector<std::string>& overrides) {
+  return load(text, name, overrides);
+}
+
+int ConfigNode::line() const {
+  if (node_.IsDefined() && !node_.Mark().is_null()) return node_.Mark().line + 1;
+  return parent_line_;
+}
+
+std::string ConfigNode::where() const {
+  for (const auto& [key, text] : origin_->overrides)
+    if (path_ == key || path_.rfind(key + ".", 0) == 0 || path_.rfind(key + "[", 0) == 0)
+      return "command line (" + text + "): " + path_;
+  return origin_->file + ":" + std::to_string(line()) + ": " + (path_.empty() ? "(top)" : path_);
+}
+
+void ConfigNode::fail(const std::string& message) const { throw ConfigError(where() + ": " + message); }
+
+ConfigNode ConfigNode::operator[](const std::string& key) const {
+  const std::string child_path = path_.empty() ? key : path_ + "." + key;
+  if (!node_.IsMap()) return ConfigNode(YAML::Node(), origin_, child_path, line());
+  return ConfigNode(node_[key], origin_, child_path, line());
+}
+
+ConfigNode ConfigNode::at(size_t index) const {
+  return ConfigNode(node_[index], origin_, path_ + "[" + std::to_string(index) + "]", line());
+}
+
+size_t ConfigNode::size() const { return defined() ? node_.size() : 0; }
+
+std::vector<std::string> ConfigNode::keys() const {
+  std::vector<std::string> out;
+  if (node_.IsMap())
+    for (const auto& kv : node_) out.push_back(kv.first.as<std::string>());
+  return out;
+}
+
+void ConfigNode::expect_map() const {
+  if (!node_.IsMap()) fail("expected a map of keys, got " + shown_value());
+}
+
+void ConfigNode::allow_keys(const std::vector<std::string>& allowed) const {
+  if (!defined()) return;
+  expect_map();
+  for (const auto& kv : node_) {
+    const std::string key = kv.first.as<std::string>();
+    bool ok = false;
+    for (const auto& a : allowed) ok = ok || a == key;
+    if (!ok) {
+      ConfigNode child = (*this)[key];
+      child.fail("unknown key '" + key + "' (allowed here: " + join(allowed) + ")");
+    }
+  }
+}
+
+ConfigNode ConfigNode::require(const std::string& key) const {
+  ConfigNode child = (*this)[key];
+  if (!child.node_.IsDefined()) fail("missing key '" + key + "'");
+  return child;
+}
+
+std::string ConfigNode::shown_value() const {
+  if (!node_.IsDefined() || node_.IsNull()) return "nothing";
+  if (node_.IsScalar()) return "\"" + node_.Scalar() + "\"";
+  if (node_.IsSequence()) return "a list";
+  return "a map";
+}
+
+std::string ConfigNode::as_string() const {
+  if (!node_.IsScalar()) fail("expected a string, got " + shown_value());
+  return node_.Scalar();
+}
+
+int64_t ConfigNode::as_int() const {
+  if (node_.IsScalar()) {
+    const std::string& s = node_.Scalar();
+    size_t used = 0;
+    try {
+      long long v = std::stoll(s, &used);
+      if (used == s.size()) return v;
+    } catch (const std::exception&) {
+    }
+  }
+  fail("expected an integer, got " + shown_value());
+}
+
+int64_t ConfigNode::as_nonneg_int() const {
+  int64_t v = 0;
+  try {
+    v = as_int();
+  } catch (const ConfigError&) {
+    fail("expected a non-negative integer, got " + shown_value());
+  }
+  if (v < 0) fail("expected a non-negative integer, got " + shown_value());
+  return v;
+}
+
+int64_t ConfigNode::as_positive_int() const {
+  int64_t v = 0;
+  try {
+    v = as_int();
+  } catch (const ConfigError&) {
+    fail("expected a positive integer, got " + shown_value());
+  }
+  if (v <= 0) fail("expected a positive integer, got " + shown_value());
+  return v;
+}
+
+double ConfigNode::as_double() const {
+  if (node_.IsScalar()) {
+    const std::string& s = node_.Scalar();
+    size_t used = 0;
+    try {
+      double v = std::stod(s, &used);
+      if (used == s.size() && std::isfinite(v)) return v;
+    } catch (const std::exception&) {
+    }
+  }
+  fail("expected a number, got " + shown_value());
+}
+
+double ConfigNode::as_positive_double() const {
+  double v = 0;
+  try {
+    v = as_double();
+  } catch (const ConfigError&) {
+    fail("expected a positive number, got " + shown_value());
+  }
+  if (!(v > 0)) fail("expected a positive number, got " + shown_value());
+  return v;
+}
+
+bool ConfigNode::as_bool() const {
+  if (node_.IsScalar()) {
+    const std::string& s = node_.Scalar();
+    if (s == "true" || s == "True" || s == "yes") return true;
+    if (s == "false" || s == "False" || s == "no") return false;
+  }
+  fail("expected true or false, got " + shown_value());
+}
+
+std::string ConfigNode::as_enum(const std::vector<std::string>& choices) const {
+  if (node_.IsScalar())
+    for (const auto& c : choices)
+      if (node_.Scalar() == c) return c;
+  fail("expected one of " + join(choices) + ", got " + shown_value());
+}
+
+std::vector<int64_t> ConfigNode::as_int_list() const {
+  if (!node_.IsSequence()) fail("expected a list of integers, got " + shown_value());
+  std::vector<int64_t> out;
+  for (size_t i = 0; i < node_.size(); ++i) out.push_back(at(i).as_int());
+  return out;
+}
+
+std::vector<double> ConfigNode::as_double_list() const {
+  if (!node_.IsSequence()) fail("expected a list of numbers, got " + shown_value());
+  std::vector<double> out;
+  for (size_t i = 0; i < node_.size(); ++i) out.push_back(at(i).as_double());
+  return out;
+}
+
+std::string ConfigNode::get_string(const std::string& key, const std::string& fallback) const {
+  ConfigNode c = (*this)[key];
+  return c.defined() ? c.as_string() : fallback;
+}
+int64_t ConfigNode::get_int(const std::string& key, int64_t fallback) const {
+  ConfigNode c = (*this)[key];
+  return c.defined() ? c.as_int() : fallback;
+}
+int64_t ConfigNode::get_nonneg_int(const std::string& key, int64_t fallback) const {
+  ConfigNode c = (*this)[key];
+  return c.defined() ? c.as_nonneg_int() : fallback;
+}
+int64_t ConfigNode::get_positive_int(const std::string& key, int64_t fallback) const {
+  ConfigNode c = (*this)[key];
+  return c.defined() ? c.as_positive_int() : fallback;
+}
+double ConfigNode::get_double(const std::string& key, double fallback) const {
+  ConfigNode c = (*this)[key];
+  return c.defined() ? c.as_double() : fallback;
+}
+double ConfigNode::get_positive_double(const std::string& key, double fallback) const {
+  ConfigNode c = (*this)[key];
+  return c.defined() ? c.as_positive_double() : fallback;
+}
+bool ConfigNode::get_bool(const std::string& key, bool fallback) const {
+  ConfigNode c = (*this)[key];
+  return c.defined() ? c.as_bool() : fallback;
+}
+std::string ConfigNode::get_enum(const std::string& key, const std::string& fallback,
+                                 const std::vector<std::string>& choices) const {
+  ConfigNode c = (*this)[key];
+  return c.defined() ? c.as_enum(choices) : fallback;
+}
+
+}  // namespace scn

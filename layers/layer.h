@@ -1,0 +1,67 @@
+#pragma once
+// A Layer is one node type of a net: a shape rule, its parameters (views into the net's arena), forward
+// and backward. Forward writes everything backward needs into a LayerState that the caller owns and keeps
+// between calls (so repeated steps with the same shapes reuse its tensors: no allocation in steady state),
+// and members hold no per-call state: unrolled iterations with shared weights stay correct.
+#include <yaml-cpp/yaml.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/config/config_node.h"
+#include "core/context.h"
+#include "core/param_arena.h"
+#include "core/tensor.h"
+
+namespace scn {
+
+enum class Mode { train, eval };
+using Tensors = std::vector<Tensor>;
+using Shapes = std::vector<Shape>;
+
+struct LayerState {
+  virtual ~LayerState() = default;
+};
+
+class Layer {
+ public:
+  virtual ~Layer() = default;
+  virtual std::string type() const = 0;
+
+  // Output shape for these input shapes (without the batch dimension: [C, H, W] or [F]); throws scn::Error
+  // saying what does not fit. Called once at build time; layers remember what they need from it.
+  virtual Shape output_shape(const Shapes& inputs) = 0;
+  // Adds this layer's parameters as "<node>.<param>" to `arena`.
+  virtual void register_params(ParamArena& arena, const std::string& node) { (void)arena, (void)node; }
+  // Writes initial parameter values (after the arena is allocated). `seed` is the net's seed for this node.
+  virtual void init_params(Context& ctx, uint64_t seed) { (void)ctx, (void)seed; }
+
+  virtual std::unique_ptr<LayerState> make_state() const { return std::make_unique<LayerState>(); }
+  // inputs: (N, ...) tensors; output: preallocated (N, output_shape...).
+  virtual void forward(Context& ctx, const Tensors& inputs, const Tensor& output, Mode mode, LayerState& state) = 0;
+  // Writes (overwrites) grad_inputs (undefined entries are not needed) and ADDS parameter gradients into the
+  // arena's gradient buffer.
+  virtual void backward(Context& ctx, const Tensors& inputs, const Tensor& output, const Tensor& grad_output,
+                        const Tensors& grad_inputs, LayerState& state) = 0;
+
+  // Multiply-adds ×2 of one forward for one image (for summaries and profiles).
+  virtual int64_t flops() const { return 0; }
+  // Short description for the summary table ("K=2 fista nonneg").
+  virtual std::string describe() const { return ""; }
+  // The layer's resolved config keys (defaults filled in), for the round trip of configs.
+  virtual void to_yaml(YAML::Node& node) const { (void)node; }
+  // Number of inputs the layer takes (add: any ≥ 2).
+  virtual int arity() const { return 1; }
+
+ protected:
+  // Parameter views, looked up each call: the arena may have moved to another device.
+  Tensor param(int index) const { return arena_->value(index); }
+  Tensor grad(int index) const { return arena_->grad(index); }
+  const ParamArena* arena_ = nullptr;
+};
+
+// Reallocates `t` only when its shape, dtype or device differs (state tensors reused across steps).
+void ensure_tensor(Tensor& t, const Shape& shape, DType dtype, Device device);
+
+}  // namespace scn

@@ -1,0 +1,259 @@
+#include "layers/sparse_code.h"
+
+#include <cmath>
+#include <sstream>
+
+#include "core/philox.h"
+#include "kernels/elementwise.h"
+#include "kernels/fista_extrapolate.h"
+#include "kernels/ista_update.h"
+#include "kernels/random_fill.h"
+#include "layers/registry.h"
+
+namespace scn {
+
+SparseCodeConfig SparseCodeConfig::parse(const ConfigNode& node) {
+  node.allow_keys(layer_keys({"out", "kernel", "stride", "pad", "iters", "algorithm", "mode", "step", "threshold",
+                              "init", "recompute"}));
+  SparseCodeConfig c;
+  c.out = node.require("out").as_positive_int();
+  c.kernel = static_cast<int>(node.get_positive_int("kernel", 3));
+  c.stride = static_cast<int>(node.get_positive_int("stride", 1));
+  c.pad = static_cast<int>(node.get_nonneg_int("pad", c.kernel / 2));
+  c.iters = static_cast<int>(node.get_nonneg_int("iters", 0));
+  c.fista = node.get_enum("algorithm", "fista", {"ista", "fista"}) == "fista";
+  c.mode = node.get_enum("mode", "nonneg", {"nonneg", "two_sided"}) == "nonneg" ? ThresholdMode::nonneg
+                                                                               : ThresholdMode::two_sided;
+  ConfigNode step = node["step"];
+  if (step.defined()) {
+    if (step.is_scalar()) {
+      if (step.yaml().Scalar() != "auto") step.fail("expected auto or {init: <number>, learn: <bool>}, got \"" + step.yaml().Scalar() + "\"");
+      c.step_auto = true;
+    } else {
+      step.allow_keys({"init", "learn"});
+      c.step_init = step.get_positive_double("init", 1.0);
+      c.step_learn = step.get_bool("learn", true);
+    }
+  }
+  ConfigNode th = node["threshold"];
+  if (th.defined()) {
+    th.allow_keys({"init", "learn", "shared"});
+    c.threshold_init = th.get_double("init", 0.0);
+    c.threshold_learn = th.get_bool("learn", true);
+    c.threshold_shared = th.get_bool("shared", false);
+    if (c.mode == ThresholdMode::two_sided && c.threshold_init < 0)
+      th["init"].fail("a two_sided threshold must be >= 0");
+  }
+  c.init = WeightInit::parse(node["init"]);
+  c.recompute = node.get_bool("recompute", false);
+  return c;
+}
+
+void SparseCodeConfig::to_yaml(YAML::Node& node) const {
+  node["out"] = out;
+  node["kernel"] = kernel;
+  node["stride"] = stride;
+  node["pad"] = pad;
+  node["iters"] = iters;
+  node["algorithm"] = fista ? "fista" : "ista";
+  node["mode"] = mode == ThresholdMode::nonneg ? "nonneg" : "two_sided";
+  if (step_auto) {
+    node["step"] = "auto";
+  } else {
+    node["step"]["init"] = step_init;
+    node["step"]["learn"] = step_learn;
+  }
+  node["threshold"]["init"] = threshold_init;
+  node["threshold"]["learn"] = threshold_learn;
+  node["threshold"]["shared"] = threshold_shared;
+  YAML::Node init_node;
+  init.to_yaml(init_node);
+  node["init"] = init_node;
+  node["recompute"] = recompute;
+}
+
+SparseCodeLayer::SparseCodeLayer(SparseCodeConfig config) : config_(std::move(config)) {
+  // τ₁ = 1, τₜ₊₁ = (1 + √(1 + 4τₜ²))/2, βₜ = (τₜ − 1)/τₜ₊₁; betas_[t] for t = 1 … K (index 0 unused).
+  betas_.assign(static_cast<size_t>(config_.iters) + 1, 0.0f);
+  double tau = 1.0;
+  for (int t = 1; t <= config_.iters; ++t) {
+    const double next = (1.0 + std::sqrt(1.0 + 4.0 * tau * tau)) / 2.0;
+    betas_[t] = static_cast<float>((tau - 1.0) / next);
+    tau = next;
+  }
+}
+
+Shape SparseCodeLayer::output_shape(const Shapes& inputs) {
+  const Shape& in = inputs.at(0);
+  SCN_CHECK(in.rank() == 3, "sparse_code expects a [C, H, W] input, got ", in.str());
+  const int64_t h = conv2d_output_size(in[1], config_.kernel, conv_params());
+  const int64_t w = conv2d_output_size(in[2], config_.kernel, conv_params());
+  SCN_CHECK(h > 0 && w > 0, "sparse_code: kernel ", config_.kernel, " with stride ", config_.stride, " and pad ",
+            config_.pad, " does not fit the ", in.str(), " input");
+  in_shape_ = in;
+  out_shape_ = Shape{config_.out, h, w};
+  return out_shape_;
+}
+
+void SparseCodeLayer::register_params(ParamArena& arena, const std::string& node) {
+  arena_ = &arena;
+  ParamSpec w{node + ".weight", Shape{config_.out, in_shape_[0], config_.kernel, config_.kernel}};
+  weight_ = arena.add(w);
+  ParamSpec th{node + ".threshold", Shape{config_.threshold_shared ? 1 : config_.out}};
+  th.kind = "thresholds";
+  th.decay_mult = 0.0f;  // thresholds are biases: no weight decay
+  th.trainable = config_.threshold_learn;
+  if (config_.mode == ThresholdMode::two_sided) th.clamp_min = 0.0f;
+  threshold_ = arena.add(th);
+  ParamSpec step{node + ".step", Shape{1}};
+  step.kind = "steps";
+  step.decay_mult = 0.0f;
+  step.trainable = config_.step_learn && !config_.step_auto;
+  step.clamp_min = 0.0f;  // η > 0 keeps the pursuit a descent
+  step_ = arena.add(step);
+  if (config_.step_auto) {
+    // The power iteration's vector is state of the run: kept in the checkpoint so that a resumed run
+    // estimates ‖D‖² exactly as the uninterrupted one would.
+    ParamSpec v{node + ".power_vector", Shape{1, out_shape_[0], out_shape_[1], out_shape_[2]}};
+    v.kind = "state";
+    v.trainable = false;
+    power_ = arena.add(v);
+  }
+}
+
+void SparseCodeLayer::init_params(Context& ctx, uint64_t seed) {
+  config_.init.fill(ctx, param(weight_), seed);
+  fill(ctx, param(threshold_), static_cast<float>(config_.threshold_init));
+  double eta = config_.step_init;
+  if (config_.step_auto) {
+    // Start from η = 1/‖D‖² of the initial dictionary, so evaluation before any training step is stable too.
+    fill_normal(ctx, param(power_), 0.0f, 1.0f, RngKey{seed, RngPurpose::init, 1ull << 40});
+    SparseCodeState scratch;
+    const double lipschitz = estimate_lipschitz(ctx, scratch, 50);
+    eta = lipschitz > 0 ? 1.0 / lipschitz : 1.0;
+  }
+  fill(ctx, param(step_), static_cast<float>(eta));
+}
+
+int64_t SparseCodeLayer::flops() const {
+  // One convolution: Ho·Wo·Co·Ci·k² multiply-adds. b costs one, every step two (D then Dᵀ).
+  const int64_t conv = out_shape_[1] * out_shape_[2] * config_.out * in_shape_[0] * config_.kernel * config_.kernel;
+  return 2 * conv * (1 + 2 * static_cast<int64_t>(config_.iters));
+}
+
+std::string SparseCodeLayer::describe() const {
+  std::ostringstream os;
+  os << "K=" << config_.iters << (config_.iters ? (config_.fista ? " fista" : " ista") : "")
+     << (config_.mode == ThresholdMode::nonneg ? " nonneg" : " two_sided") << (config_.step_auto ? " step=auto" : "")
+     << (config_.stride > 1 ? " s" + std::to_string(config_.stride) : "");
+  return os.str();
+}
+
+namespace {
+// ‖v‖ of a small tensor, read on the host (a synchronisation on a GPU: power iterations run once a step).
+double l2_norm(const Tensor& v) {
+  double s = 0;
+  for (double x : v.to_vector()) s += x * x;
+  return std::sqrt(s);
+}
+}  // namespace
+
+double SparseCodeLayer::estimate_lipschitz(Context& ctx, SparseCodeState& s, int iterations) {
+  const Device dev = ctx.device();
+  const Shape code{1, out_shape_[0], out_shape_[1], out_shape_[2]};
+  const Shape image{1, in_shape_[0], in_shape_[1], in_shape_[2]};
+  const DType dt = arena_->values().dtype();
+  ensure_tensor(s.power_image, image, dt, dev);
+  ensure_tensor(s.power_out, code, dt, dev);
+  if (power_ >= 0) {
+    s.power_vector = param(power_);  // warm start from the run's own vector
+  } else if (!s.power_vector.defined() || s.power_vector.shape() != code) {
+    s.power_vector = Tensor::empty(code, dt, dev);
+    fill_normal(ctx, s.power_vector, 0.0f, 1.0f, RngKey{0x5eed, RngPurpose::init, 1});
+    iterations = std::max(iterations, 30);  // cold start: converge first
+  }
+  const Tensor w = param(weight_);
+  double norm = 0;
+  for (int i = 0; i < iterations; ++i) {
+    // v ← DᵀD v / ‖DᵀD v‖; with ‖v‖ = 1, ‖DᵀD v‖ → λ_max(DᵀD) = ‖D‖².
+    if (i == 0) {
+      norm = l2_norm(s.power_vector);
+      SCN_CHECK(norm > 0 && std::isfinite(norm), "sparse_code: power iteration vector degenerated");
+      scale(ctx, s.power_vector, static_cast<float>(1.0 / norm), s.power_vector);
+    }
+    conv2d_backward_data(ctx, s.power_image, s.power_vector, w, conv_params());
+    conv2d_forward(ctx, s.power_out, s.power_image, w, conv_params());
+    norm = l2_norm(s.power_out);
+    SCN_CHECK(std::isfinite(norm), "sparse_code: the dictionary holds NaN or Inf");
+    if (norm == 0) return 0;
+    scale(ctx, s.power_vector, static_cast<float>(1.0 / norm), s.power_out);
+  }
+  s.lipschitz = norm;
+  return norm;
+}
+
+void SparseCodeLayer::forward(Context& ctx, const Tensors& inputs, const Tensor& output, Mode mode,
+                              LayerState& state) {
+  auto& s = static_cast<SparseCodeState&>(state);
+  if (config_.step_auto && mode == Mode::train) {
+    // η = 1/L with L = ‖D‖² for the current weights (not differentiated). One warm-started iteration per
+    // step tracks the slowly moving weights.
+    const double lipschitz = estimate_lipschitz(ctx, s, 1);
+    fill(ctx, param(step_), static_cast<float>(lipschitz > 0 ? 1.0 / lipschitz : 1.0));
+  }
+  // Backward needs every iterate unless it recomputes them (recompute: true) or there is no backward.
+  run_pursuit(ctx, inputs.at(0), output, s, mode == Mode::train && !config_.recompute);
+}
+
+void SparseCodeLayer::run_pursuit(Context& ctx, const Tensor& x, const Tensor& output, SparseCodeState& s,
+                                  bool store) {
+  const int K = config_.iters;
+  const Device dev = x.device();
+  const DType dt = x.dtype();
+  const Shape code = output.shape();
+  const Tensor w = param(weight_), theta = param(threshold_), eta = param(step_);
+  // Every iterate kept for backward, or three rolling slots (γₜ, γₜ₋₁, γₜ₋₂) when only the output matters.
+  const size_t slots = store ? static_cast<size_t>(K) + 1 : std::min<size_t>(static_cast<size_t>(K) + 1, 3);
+  auto slot = [&](int t) { return static_cast<size_t>(t) % slots; };
+  // Views for this call (γ_K is the output itself); the buffers behind them are owned by the state.
+  s.gamma.assign(slots, Tensor());
+  s.gamma[slot(K)] = output;
+  s.gamma_own.resize(slots);
+  for (size_t j = 0; j < slots; ++j) {
+    if (s.gamma[j].defined()) continue;
+    ensure_tensor(s.gamma_own[j], code, dt, dev);
+    s.gamma[j] = s.gamma_own[j];
+  }
+  const size_t kept = store ? static_cast<size_t>(K) : std::min<size_t>(static_cast<size_t>(K), 1);
+  s.z.assign(kept, Tensor());
+  s.z_own.resize(kept);
+  s.u.resize(kept);
+  s.g.resize(kept);
+  ensure_tensor(s.b, code, dt, dev);
+  conv2d_forward(ctx, s.b, x, w, conv_params());
+  ista_first_code_forward(ctx, s.gamma[slot(0)], s.b, eta, theta, config_.mode);
+  for (int t = 1; t <= K; ++t) {
+    const size_t i = store ? static_cast<size_t>(t - 1) : 0;
+    // zₜ: γ₀ for t = 1; ISTA: γₜ₋₁; FISTA: γₜ₋₁ + βₜ₋₁(γₜ₋₁ − γₜ₋₂) (β₁ = 0).
+    if (t == 1 || !config_.fista || betas_[t - 1] == 0.0f) {
+      s.z[i] = s.gamma[slot(t - 1)];
+    } else {
+      ensure_tensor(s.z_own[i], code, dt, dev);
+      fista_extrapolate_forward(ctx, s.z_own[i], s.gamma[slot(t - 1)], s.gamma[slot(t - 2)], betas_[t - 1]);
+      s.z[i] = s.z_own[i];
+    }
+    ensure_tensor(s.u[i], x.shape(), dt, dev);
+    ensure_tensor(s.g[i], code, dt, dev);
+    conv2d_backward_data(ctx, s.u[i], s.z[i], w, conv_params());  // D zₜ
+    conv2d_forward(ctx, s.g[i], s.u[i], w, conv_params());        // DᵀD zₜ
+    ista_update_forward(ctx, s.gamma[slot(t)], s.z[i], s.b, s.g[i], eta, theta, config_.mode);
+  }
+}
+
+void register_sparse_code_layer(LayerRegistry& registry) {
+  registry.add("sparse_code", [](const ConfigNode& node) {
+    return std::make_unique<SparseCodeLayer>(SparseCodeConfig::parse(node));
+  });
+}
+
+}  // namespace scn

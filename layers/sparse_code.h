@@ -1,0 +1,88 @@
+#pragma once
+// type: sparse_code — the unrolled convolutional sparse-coding pursuit of DESIGN §1:
+//   b = Dᵀx, γ₀ = S_θ(η·b), then K ISTA or FISTA steps γₜ = S_θ(zₜ + η(b − DᵀD zₜ)), output γ_K,
+// with Dᵀ = conv2d(·, W) and D = conv_transpose2d(·, W) of one dictionary W, one θ and one η per layer.
+// Backward is exact reverse mode through the unrolled iterations (see sparse_code_backward.cpp).
+#include <vector>
+
+#include "kernels/conv2d.h"
+#include "kernels/soft_threshold.h"
+#include "layers/layer.h"
+#include "layers/weight_init.h"
+
+namespace scn {
+
+struct SparseCodeConfig {
+  int64_t out = 0;
+  int kernel = 3;
+  int stride = 1;
+  int pad = 1;                     // default kernel / 2
+  int iters = 0;                   // K
+  bool fista = true;               // algorithm: fista | ista
+  ThresholdMode mode = ThresholdMode::nonneg;
+  bool step_auto = false;          // step: auto → η = 1/‖D‖² by power iteration
+  double step_init = 1.0;
+  bool step_learn = true;
+  double threshold_init = 0.0;
+  bool threshold_learn = true;
+  bool threshold_shared = false;   // one θ for the layer (SCN) instead of one per channel
+  WeightInit init;
+  bool recompute = false;          // keep only the input; recompute the iterations in backward
+
+  static SparseCodeConfig parse(const ConfigNode& node);
+  void to_yaml(YAML::Node& node) const;
+};
+
+// What forward keeps for backward. With recompute, only scratch lives here between calls.
+struct SparseCodeState : LayerState {
+  Tensor b;                     // Dᵀx                       (N, Co, Ho, Wo)
+  std::vector<Tensor> gamma;    // views of γ₀ … γ_K for the last call (γ_K is the output) (N, Co, Ho, Wo)
+  std::vector<Tensor> z;        // views of z₁ … z_K (γₜ₋₁ itself where zₜ = γₜ₋₁)
+  std::vector<Tensor> u;        // D zₜ                       (N, Ci, H, W)
+  std::vector<Tensor> g;        // DᵀD zₜ                     (N, Co, Ho, Wo)
+  std::vector<Tensor> gamma_own, z_own;  // the buffers behind the views, reused across calls
+  // Backward scratch.
+  Tensor db, g_pre, scaled, a;
+  std::vector<Tensor> dgamma;
+  // Power iteration: the vector (a view of the arena's `power_vector` under step: auto, else owned here),
+  // warm-started from the previous call (1, Co, Ho, Wo), and its scratch.
+  Tensor power_vector, power_image, power_out;
+  double lipschitz = 0;         // last estimate of ‖D‖²
+  Tensor recomputed_output;     // recompute: true — γ_K recomputed in backward (the net's output stays)
+};
+
+class SparseCodeLayer : public Layer {
+ public:
+  explicit SparseCodeLayer(SparseCodeConfig config);
+  std::string type() const override { return "sparse_code"; }
+  Shape output_shape(const Shapes& inputs) override;
+  void register_params(ParamArena& arena, const std::string& node) override;
+  void init_params(Context& ctx, uint64_t seed) override;
+  std::unique_ptr<LayerState> make_state() const override { return std::make_unique<SparseCodeState>(); }
+  void forward(Context& ctx, const Tensors& inputs, const Tensor& output, Mode mode, LayerState& state) override;
+  void backward(Context& ctx, const Tensors& inputs, const Tensor& output, const Tensor& grad_output,
+                const Tensors& grad_inputs, LayerState& state) override;
+  int64_t flops() const override;
+  std::string describe() const override;
+  void to_yaml(YAML::Node& node) const override { config_.to_yaml(node); }
+
+  const SparseCodeConfig& config() const { return config_; }
+  // ‖D‖² by power iteration on DᵀD over one code of this layer's size, warm-started from `state`.
+  double estimate_lipschitz(Context& ctx, SparseCodeState& state, int iterations);
+  // FISTA momentum βₜ used to form z_{t+1} = γₜ + βₜ(γₜ − γ_{t−1}), t = 1 … K−1 (index t).
+  const std::vector<float>& fista_betas() const { return betas_; }
+
+ private:
+  // Runs b, γ₀ and the K steps. `store` keeps every iterate for backward; otherwise rolling buffers.
+  void run_pursuit(Context& ctx, const Tensor& x, const Tensor& output, SparseCodeState& s, bool store);
+  void backward_stored(Context& ctx, const Tensor& x, const Tensor& grad_output, const Tensor& grad_input,
+                       SparseCodeState& s);
+  ConvParams conv_params() const { return ConvParams{config_.stride, config_.pad}; }
+
+  SparseCodeConfig config_;
+  std::vector<float> betas_;
+  Shape in_shape_, out_shape_;  // [C, H, W]
+  int weight_ = -1, threshold_ = -1, step_ = -1, power_ = -1;
+};
+
+}  // namespace scn

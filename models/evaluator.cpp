@@ -1,0 +1,44 @@
+#include "models/evaluator.h"
+
+#include "kernels/accuracy.h"
+#include "kernels/softmax_cross_entropy.h"
+
+namespace scn {
+
+EvalResult evaluate(Context& ctx, Net& net, BatchSource& source, int64_t batch, bool keep_logits) {
+  const int classes = net.classes();
+  EvalResult r;
+  r.count = source.size();
+  r.confusion.assign(classes, std::vector<int64_t>(classes, 0));
+  if (keep_logits) r.logits = Tensor::empty({r.count, classes});
+  source.start_epoch(0);
+  Tensor x, y;
+  Tensor mean_loss = Tensor::empty({1}, DType::f32, ctx.device());
+  Tensor counts = Tensor::zeros({2}, DType::i32, ctx.device());
+  double loss_sum = 0;
+  const int64_t batches = source.batches(batch);
+  for (int64_t i = 0; i < batches; ++i) {
+    const int64_t b = source.batch(ctx, i, batch, x, y);
+    const Tensor& logits = net.forward(ctx, x, Mode::eval);
+    Tensor per_sample = Tensor::empty({b}, DType::f32, ctx.device());
+    softmax_cross_entropy_forward(ctx, per_sample, mean_loss, Tensor(), logits, y, 0.0);
+    accuracy_counts(ctx, counts, logits, y, true);
+    // The confusion matrix and the loss are summed on the host: evaluation is not the hot path.
+    loss_sum += mean_loss.item() * static_cast<double>(b);
+    std::vector<double> l = logits.to_vector(), t = y.to_vector();
+    for (int64_t n = 0; n < b; ++n) {
+      int best = 0;
+      for (int k = 1; k < classes; ++k)
+        if (l[n * classes + k] > l[n * classes + best]) best = k;
+      r.confusion[static_cast<int>(t[n])][best]++;
+    }
+    if (keep_logits) r.logits.slice(i * batch, i * batch + b).copy_from(logits.to(Device::cpu()));
+  }
+  std::vector<double> c = counts.to_vector();
+  r.loss = loss_sum / static_cast<double>(r.count);
+  r.top1 = c[0] / static_cast<double>(r.count);
+  r.top5 = c[1] / static_cast<double>(r.count);
+  return r;
+}
+
+}  // namespace scn

@@ -1,0 +1,21 @@
+#pragma once
+// Evaluation of a net on a data set: mean loss, top-1 and top-5 accuracy, the confusion matrix, and
+// optionally the logits of every image in data-set order.
+#include <vector>
+
+#include "models/batch_source.h"
+#include "models/net.h"
+
+namespace scn {
+
+struct EvalResult {
+  int64_t count = 0;
+  double loss = 0;                         // mean softmax cross-entropy (no label smoothing)
+  double top1 = 0, top5 = 0;               // fractions
+  std::vector<std::vector<int64_t>> confusion;  // [true][predicted]
+  Tensor logits;                           // (N, classes) on the CPU when asked for
+};
+
+EvalResult evaluate(Context& ctx, Net& net, BatchSource& source, int64_t batch, bool keep_logits = false);
+
+}  // namespace scn

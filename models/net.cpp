@@ -1,0 +1,225 @@
+#include "models/net.h"
+
+#include <iomanip>
+#include <map>
+#include <sstream>
+
+#include "kernels/elementwise.h"
+#include "layers/registry.h"
+
+namespace scn {
+
+std::string with_thousands(int64_t n) {
+  std::string digits = std::to_string(n < 0 ? -n : n), out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return n < 0 ? "-" + out : out;
+}
+
+std::unique_ptr<Net> Net::build(const ConfigNode& model) {
+  register_builtin_layers();
+  model.expect_map();
+  model.allow_keys({"input", "classes", "layers"});
+  std::unique_ptr<Net> net(new Net());
+  ConfigNode input = model.require("input");
+  std::vector<int64_t> dims = input.as_int_list();
+  if (dims.size() != 3 || dims[0] <= 0 || dims[1] <= 0 || dims[2] <= 0) input.fail("expected [C, H, W] with positive sizes");
+  net->input_ = Shape{dims[0], dims[1], dims[2]};
+  net->classes_ = static_cast<int>(model.require("classes").as_positive_int());
+  ConfigNode layers = model.require("layers");
+  if (!layers.is_sequence() || layers.size() == 0) layers.fail("expected a non-empty list of layers");
+
+  std::map<std::string, int> index_of;
+  for (size_t i = 0; i < layers.size(); ++i) {
+    ConfigNode node = layers.at(i);
+    node.expect_map();
+    NetNode n;
+    n.type = node.require("type").as_string();
+    n.name = node.get_string("name", "l" + std::to_string(i));
+    if (index_of.count(n.name) || n.name == "input") node["name"].fail("node name '" + n.name + "' is used twice");
+    n.layer = LayerRegistry::instance().create(n.type, node);
+    ConfigNode inputs = node["inputs"];
+    if (inputs.defined()) {
+      if (!inputs.is_sequence()) inputs.fail("expected a list of node names");
+      for (size_t k = 0; k < inputs.size(); ++k) {
+        const std::string src = inputs.at(k).as_string();
+        if (src == "input") {
+          n.inputs.push_back(-1);
+        } else if (index_of.count(src)) {
+          n.inputs.push_back(index_of[src]);
+        } else {
+          inputs.at(k).fail("no earlier node named '" + src + "'");
+        }
+      }
+    } else {
+      n.inputs.push_back(static_cast<int>(i) - 1);
+    }
+    const int arity = n.layer->arity();
+    if (arity > 0 && static_cast<int>(n.inputs.size()) != arity)
+      node.fail("layer '" + n.name + "' (" + n.type + ") takes " + std::to_string(arity) + " input(s), got " +
+                std::to_string(n.inputs.size()));
+    if (arity < 0 && static_cast<int>(n.inputs.size()) < -arity)
+      node.fail("layer '" + n.name + "' (" + n.type + ") takes at least " + std::to_string(-arity) + " inputs");
+    Shapes in_shapes;
+    for (int src : n.inputs) in_shapes.push_back(src < 0 ? net->input_ : net->nodes_[src].shape);
+    try {
+      n.shape = n.layer->output_shape(in_shapes);
+    } catch (const ConfigError&) {
+      throw;
+    } catch (const Error& e) {
+      // Shape errors come from the layer; say which node and where.
+      std::string what = e.what();
+      what = what.substr(0, what.rfind(" ("));  // drop the source location of the check
+      std::string shapes;
+      for (const auto& s : in_shapes) shapes += (shapes.empty() ? "" : ", ") + s.str();
+      node.fail("layer '" + n.name + "' (" + n.type + ") does not fit its input " + shapes + ": " + what);
+    }
+    for (int src : n.inputs)
+      if (src >= 0) net->nodes_[src].consumers++;
+    index_of[n.name] = static_cast<int>(i);
+    n.layer->register_params(net->arena_, n.name);
+    n.state = n.layer->make_state();
+    net->nodes_.push_back(std::move(n));
+  }
+  const Shape& last = net->nodes_.back().shape;
+  if (!(last.rank() == 1 && last[0] == net->classes_))
+    layers.at(layers.size() - 1).fail("the last layer must output one value per class ([" + std::to_string(net->classes_) +
+                                      "]), but outputs " + last.str());
+  return net;
+}
+
+void Net::initialize(Device device, uint64_t seed) {
+  arena_.allocate(device);
+  Context& ctx = Context::get(device);
+  for (size_t i = 0; i < nodes_.size(); ++i)
+    nodes_[i].layer->init_params(ctx, seed * 1000003ull + i);
+}
+
+const Tensor& Net::input_of(int node, int k, const Tensor& x) const {
+  const int src = nodes_[node].inputs[k];
+  return src < 0 ? x : nodes_[src].output;
+}
+
+const Tensor& Net::forward(Context& ctx, const Tensor& x, Mode mode) {
+  SCN_CHECK(x.rank() == 4 && x.size(1) == input_[0] && x.size(2) == input_[1] && x.size(3) == input_[2],
+            "net input ", x.shape().str(), " does not match the model's input ", input_.str(), " (with a batch dimension)");
+  SCN_CHECK(x.device() == device(), "net input on ", x.device().str(), " but the net is on ", device().str());
+  const int64_t batch = x.size(0);
+  input_seen_ = x;
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    NetNode& n = nodes_[i];
+    Shape shape{batch};
+    for (int d = 0; d < n.shape.rank(); ++d) shape.push(n.shape[d]);
+    ensure_tensor(n.output, shape, x.dtype(), x.device());
+    Tensors inputs;
+    for (size_t k = 0; k < n.inputs.size(); ++k) inputs.push_back(input_of(static_cast<int>(i), static_cast<int>(k), x));
+    n.layer->forward(ctx, inputs, n.output, mode, *n.state);
+  }
+  return nodes_.back().output;
+}
+
+void Net::backward(Context& ctx, const Tensor& grad_logits) {
+  const Tensor& x = input_seen_;
+  SCN_CHECK(x.defined(), "Net::backward before forward");
+  SCN_CHECK(grad_logits.shape() == nodes_.back().output.shape(), "Net::backward: gradient ", grad_logits.shape().str(),
+            " does not match the logits ", nodes_.back().output.shape().str());
+  // A node read by several others sums their gradients: zero it first, each consumer adds its part.
+  for (NetNode& n : nodes_) {
+    ensure_tensor(n.grad, n.output.shape(), n.output.dtype(), n.output.device());
+    if (n.consumers > 1) n.grad.zero_();
+  }
+  nodes_.back().grad.copy_from(grad_logits);
+  for (int i = static_cast<int>(nodes_.size()) - 1; i >= 0; --i) {
+    NetNode& n = nodes_[i];
+    Tensors inputs, grad_inputs;
+    n.edge_grads.resize(n.inputs.size());
+    for (size_t k = 0; k < n.inputs.size(); ++k) {
+      const int src = n.inputs[k];
+      inputs.push_back(input_of(i, static_cast<int>(k), x));
+      if (src < 0) {
+        grad_inputs.push_back(Tensor());  // nothing upstream of the input
+      } else if (nodes_[src].consumers > 1) {
+        // Write into scratch, then add: the node's buffer collects every consumer's part.
+        ensure_tensor(n.edge_grads[k], nodes_[src].output.shape(), x.dtype(), x.device());
+        grad_inputs.push_back(n.edge_grads[k]);
+      } else {
+        grad_inputs.push_back(nodes_[src].grad);
+      }
+    }
+    n.layer->backward(ctx, inputs, n.output, n.grad, grad_inputs, *n.state);
+    for (size_t k = 0; k < n.inputs.size(); ++k) {
+      const int src = n.inputs[k];
+      if (src >= 0 && nodes_[src].consumers > 1) axpy(ctx, nodes_[src].grad, 1.0f, n.edge_grads[k]);
+    }
+  }
+}
+
+ParamCounts Net::param_counts() const {
+  ParamCounts c;
+  for (const ParamSpec& s : arena_.specs()) {
+    const int64_t n = s.shape.numel();
+    if (s.kind == "thresholds") c.thresholds += n;
+    else if (s.kind == "steps") c.steps += n;
+    else if (s.kind == "norm") c.norm += n;
+    else if (s.kind == "statistics" || s.kind == "state") c.statistics += n;
+    else c.weights += n;
+    if (s.trainable) c.trainable += n;
+  }
+  return c;
+}
+
+int64_t Net::flops() const {
+  int64_t f = 0;
+  for (const NetNode& n : nodes_) f += n.layer->flops();
+  return f;
+}
+
+std::string Net::summary() const {
+  std::ostringstream os;
+  os << std::left << std::setw(12) << "node" << std::setw(17) << "type" << std::setw(16) << "output" << std::right
+     << std::setw(11) << "params" << std::setw(15) << "FLOPs" << "  details\n";
+  std::map<std::string, int64_t> per_node;
+  for (const ParamSpec& s : arena_.specs()) {
+    if (s.kind != "weights") continue;
+    per_node[s.name.substr(0, s.name.rfind('.'))] += s.shape.numel();
+  }
+  for (const NetNode& n : nodes_) {
+    os << std::left << std::setw(12) << n.name << std::setw(17) << n.type << std::setw(16) << n.shape.str() << std::right
+       << std::setw(11) << with_thousands(per_node[n.name]) << std::setw(15) << with_thousands(n.layer->flops()) << "  "
+       << n.layer->describe() << "\n";
+  }
+  const ParamCounts c = param_counts();
+  os << "parameters (dictionaries, weights and biases): " << with_thousands(c.weights) << "\n"
+     << "also: thresholds " << with_thousands(c.thresholds) << ", steps " << with_thousands(c.steps)
+     << ", batch-norm affine " << with_thousands(c.norm) << ", buffers (running statistics, power-iteration vectors) " << with_thousands(c.statistics)
+     << "\n"
+     << "FLOPs per image (forward): " << with_thousands(flops()) << "\n";
+  return os.str();
+}
+
+YAML::Node Net::to_yaml() const {
+  YAML::Node model;
+  model["input"].push_back(input_[0]);
+  model["input"].push_back(input_[1]);
+  model["input"].push_back(input_[2]);
+  model["input"].SetStyle(YAML::EmitterStyle::Flow);
+  model["classes"] = classes_;
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    const NetNode& n = nodes_[i];
+    YAML::Node layer;
+    layer["type"] = n.type;
+    layer["name"] = n.name;
+    const bool default_input = n.inputs.size() == 1 && n.inputs[0] == static_cast<int>(i) - 1;
+    if (!default_input) {
+      for (int src : n.inputs) layer["inputs"].push_back(src < 0 ? std::string("input") : nodes_[src].name);
+      layer["inputs"].SetStyle(YAML::EmitterStyle::Flow);
+    }
+    n.layer->to_yaml(layer);
+    model["layers"].push_back(layer);
+  }
+  return model;
+}
+
+}  // namespace scn

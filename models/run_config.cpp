@@ -1,0 +1,191 @@
+#include "models/run_config.h"
+
+namespace scn {
+
+namespace {
+
+DataConfig parse_data(const ConfigNode& n) {
+  DataConfig d;
+  if (!n.defined()) return d;
+  n.allow_keys({"format", "dir", "label", "val_split", "limit", "test_limit", "normalize", "augment"});
+  d.format = n.get_enum("format", d.format, {"cifar10", "cifar100", "fashion_mnist", "mnist"});
+  d.dir = n.get_string("dir", d.format == "cifar100" ? "data/cifar100" : d.dir);
+  d.label = n.get_enum("label", d.label, {"fine", "coarse"});
+  d.val_split = n.get_nonneg_int("val_split", 0);
+  d.limit = n.get_nonneg_int("limit", 0);
+  d.test_limit = n.get_nonneg_int("test_limit", 0);
+  ConfigNode norm = n["normalize"];
+  if (norm.defined()) {
+    if (norm.is_scalar()) {
+      const std::string v = norm.as_enum({"auto", "none"});
+      d.normalize_auto = v == "auto";
+    } else {
+      norm.allow_keys({"mean", "std"});
+      d.normalize_auto = false;
+      d.mean = norm.require("mean").as_double_list();
+      d.std = norm.require("std").as_double_list();
+      if (d.mean.size() != d.std.size()) norm.fail("mean and std need one value per channel each");
+      for (double s : d.std)
+        if (!(s > 0)) norm["std"].fail("every std must be positive");
+    }
+  }
+  ConfigNode aug = n["augment"];
+  if (aug.defined()) {
+    aug.allow_keys({"crop_pad", "flip"});
+    d.crop_pad = aug.get_nonneg_int("crop_pad", 0);
+    d.flip = aug.get_bool("flip", false);
+  }
+  return d;
+}
+
+OptimizerConfig parse_optimizer(const ConfigNode& n) {
+  OptimizerConfig o;
+  if (!n.defined()) return o;
+  n.allow_keys({"type", "lr", "momentum", "nesterov", "weight_decay", "betas", "eps"});
+  o.type = n.get_enum("type", o.type, {"sgd", "adam", "adamw"});
+  o.lr = n.get_positive_double("lr", o.type == "sgd" ? 0.1 : 1e-3);
+  o.momentum = n.get_double("momentum", o.type == "sgd" ? 0.9 : 0.0);
+  if (o.momentum < 0 || o.momentum >= 1) n["momentum"].fail("expected a number in [0, 1)");
+  o.nesterov = n.get_bool("nesterov", false);
+  if (o.nesterov && o.momentum == 0) n["nesterov"].fail("nesterov needs momentum > 0");
+  o.weight_decay = n.get_double("weight_decay", 0.0);
+  if (o.weight_decay < 0) n["weight_decay"].fail("expected a non-negative number");
+  ConfigNode betas = n["betas"];
+  if (betas.defined()) {
+    std::vector<double> b = betas.as_double_list();
+    if (b.size() != 2 || b[0] < 0 || b[0] >= 1 || b[1] < 0 || b[1] >= 1) betas.fail("expected [beta1, beta2] in [0, 1)");
+    o.beta1 = b[0];
+    o.beta2 = b[1];
+  }
+  o.eps = n.get_positive_double("eps", o.eps);
+  return o;
+}
+
+ScheduleConfig parse_schedule(const ConfigNode& n) {
+  ScheduleConfig s;
+  if (!n.defined()) return s;
+  n.allow_keys({"type", "milestones", "step_size", "gamma", "min_lr", "warmup_epochs"});
+  s.type = n.get_enum("type", s.type, {"constant", "step", "multistep", "cosine"});
+  if (n["milestones"].defined()) {
+    s.milestones = n["milestones"].as_int_list();
+    for (size_t i = 0; i < s.milestones.size(); ++i)
+      if (s.milestones[i] <= 0 || (i && s.milestones[i] <= s.milestones[i - 1]))
+        n["milestones"].fail("expected increasing positive epochs");
+  }
+  if (s.type == "multistep" && s.milestones.empty()) n.fail("a multistep schedule needs milestones");
+  s.step_size = n.get_positive_int("step_size", s.step_size);
+  s.gamma = n.get_positive_double("gamma", s.gamma);
+  s.min_lr = n.get_double("min_lr", 0.0);
+  s.warmup_epochs = n.get_double("warmup_epochs", 0.0);
+  if (s.warmup_epochs < 0) n["warmup_epochs"].fail("expected a non-negative number");
+  return s;
+}
+
+TrainConfig parse_train(const ConfigNode& n) {
+  TrainConfig t;
+  if (!n.defined()) return t;
+  n.allow_keys({"epochs", "batch", "label_smoothing", "deterministic", "checkpoint_every", "cuda_graph", "device",
+                "threads"});
+  t.epochs = n.get_positive_int("epochs", t.epochs);
+  t.batch = n.get_positive_int("batch", t.batch);
+  t.label_smoothing = n.get_double("label_smoothing", 0.0);
+  if (t.label_smoothing < 0 || t.label_smoothing >= 1) n["label_smoothing"].fail("expected a number in [0, 1)");
+  t.deterministic = n.get_bool("deterministic", false);
+  t.checkpoint_every = n.get_positive_int("checkpoint_every", 1);
+  t.cuda_graph = n.get_bool("cuda_graph", false);
+  t.device = n.get_string("device", t.device);
+  t.threads = n.get_nonneg_int("threads", 0);
+  return t;
+}
+
+}  // namespace
+
+RunConfig RunConfig::parse(const ConfigNode& root) {
+  root.allow_keys({"model", "data", "optimizer", "schedule", "train", "eval", "output", "seed"});
+  RunConfig c{root.require("model")};
+  for (const char* section : {"data", "optimizer", "schedule", "train", "eval", "output"}) {
+    ConfigNode s = root[section];
+    if (s.defined()) s.expect_map();
+  }
+  c.data = parse_data(root["data"]);
+  c.optimizer = parse_optimizer(root["optimizer"]);
+  c.schedule = parse_schedule(root["schedule"]);
+  c.train = parse_train(root["train"]);
+  ConfigNode ev = root["eval"];
+  if (ev.defined()) {
+    ev.allow_keys({"every", "batch"});
+    c.eval.every = ev.get_positive_int("every", 1);
+    c.eval.batch = ev.get_positive_int("batch", 256);
+  }
+  ConfigNode out = root["output"];
+  if (out.defined()) {
+    out.allow_keys({"dir"});
+    c.output.dir = out.get_string("dir", "");
+  }
+  c.seed = static_cast<uint64_t>(root.get_nonneg_int("seed", 0));
+  return c;
+}
+
+RunConfig RunConfig::load(const std::string& file, const std::vector<std::string>& overrides) {
+  RunConfig c = parse(ConfigNode::load_file(file, overrides));
+  c.source = file;
+  return c;
+}
+
+YAML::Node RunConfig::to_yaml(const YAML::Node& model) const {
+  YAML::Node root;
+  root["model"] = model;
+  YAML::Node d;
+  d["format"] = data.format;
+  d["dir"] = data.dir;
+  if (data.format == "cifar100") d["label"] = data.label;
+  d["val_split"] = data.val_split;
+  d["limit"] = data.limit;
+  d["test_limit"] = data.test_limit;
+  if (data.normalize_auto) {
+    d["normalize"] = "auto";
+  } else if (data.mean.empty()) {
+    d["normalize"] = "none";
+  } else {
+    d["normalize"]["mean"] = data.mean;
+    d["normalize"]["std"] = data.std;
+  }
+  d["augment"]["crop_pad"] = data.crop_pad;
+  d["augment"]["flip"] = data.flip;
+  root["data"] = d;
+  YAML::Node o;
+  o["type"] = optimizer.type;
+  o["lr"] = optimizer.lr;
+  o["momentum"] = optimizer.momentum;
+  o["nesterov"] = optimizer.nesterov;
+  o["weight_decay"] = optimizer.weight_decay;
+  o["betas"].push_back(optimizer.beta1);
+  o["betas"].push_back(optimizer.beta2);
+  o["eps"] = optimizer.eps;
+  root["optimizer"] = o;
+  YAML::Node s;
+  s["type"] = schedule.type;
+  if (!schedule.milestones.empty()) s["milestones"] = schedule.milestones;
+  s["step_size"] = schedule.step_size;
+  s["gamma"] = schedule.gamma;
+  s["min_lr"] = schedule.min_lr;
+  s["warmup_epochs"] = schedule.warmup_epochs;
+  root["schedule"] = s;
+  YAML::Node t;
+  t["epochs"] = train.epochs;
+  t["batch"] = train.batch;
+  t["label_smoothing"] = train.label_smoothing;
+  t["deterministic"] = train.deterministic;
+  t["checkpoint_every"] = train.checkpoint_every;
+  t["cuda_graph"] = train.cuda_graph;
+  t["device"] = train.device;
+  t["threads"] = train.threads;
+  root["train"] = t;
+  root["eval"]["every"] = eval.every;
+  root["eval"]["batch"] = eval.batch;
+  root["output"]["dir"] = output.dir;
+  root["seed"] = seed;
+  return root;
+}
+
+}  // namespace scn

@@ -1,0 +1,81 @@
+#pragma once
+// The typed sections of a run config besides `model` (which Net::build reads): data, optimizer, schedule,
+// train, eval, output, seed. Parsing is strict (unknown keys, wrong types and bad values are errors citing
+// file, line and key path) and round-trips through to_yaml(). Defaults are documented in configs/README.md.
+#include <string>
+#include <vector>
+
+#include "core/config/config_node.h"
+
+namespace scn {
+
+struct DataConfig {
+  std::string format = "cifar10";          // cifar10 | cifar100 | fashion_mnist | mnist
+  std::string dir = "data/cifar10";
+  std::string label = "fine";              // cifar100: fine | coarse
+  int64_t val_split = 0;                   // training images held out (stratified, seeded) for validation
+  int64_t limit = 0;                       // train on the first N training images (0: all)
+  int64_t test_limit = 0;                  // evaluate on the first N test images (0: all)
+  bool normalize_auto = true;              // per-channel mean/std from the training split
+  std::vector<double> mean, std;           // explicit normalisation when not auto (empty: none)
+  int64_t crop_pad = 0;                    // random crop with zero padding (0: off)
+  bool flip = false;                       // random horizontal flip
+};
+
+struct OptimizerConfig {
+  std::string type = "sgd";                // sgd | adam | adamw
+  double lr = 0.1;
+  double momentum = 0.9;
+  bool nesterov = false;
+  double weight_decay = 0.0;
+  double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
+};
+
+struct ScheduleConfig {
+  std::string type = "constant";           // constant | step | multistep | cosine
+  std::vector<int64_t> milestones;         // multistep: epochs where lr *= gamma
+  int64_t step_size = 30;                  // step: every step_size epochs lr *= gamma
+  double gamma = 0.1;
+  double min_lr = 0.0;                     // cosine: final lr
+  double warmup_epochs = 0.0;              // linear warmup from 0 over this many epochs (fractions allowed)
+};
+
+struct TrainConfig {
+  int64_t epochs = 1;
+  int64_t batch = 128;
+  double label_smoothing = 0.0;
+  bool deterministic = false;
+  int64_t checkpoint_every = 1;            // epochs between checkpoints (the last epoch always saves)
+  bool cuda_graph = false;
+  std::string device = "auto";             // cpu | cuda | cuda:N | auto
+  int64_t threads = 0;                     // CPU threads (0: all cores)
+};
+
+struct EvalConfig {
+  int64_t every = 1;                       // epochs between evaluations
+  int64_t batch = 256;
+};
+
+struct OutputConfig {
+  std::string dir = "";                    // run folder (empty: runs/<config name>)
+};
+
+struct RunConfig {
+  ConfigNode model;                        // the model section, for Net::build
+  DataConfig data;
+  OptimizerConfig optimizer;
+  ScheduleConfig schedule;
+  TrainConfig train;
+  EvalConfig eval;
+  OutputConfig output;
+  uint64_t seed = 0;
+  std::string source;                      // the config file
+
+  // Reads and checks every section (the model is checked by building it).
+  static RunConfig parse(const ConfigNode& root);
+  static RunConfig load(const std::string& file, const std::vector<std::string>& overrides = {});
+  // The resolved config (defaults filled in); `model` is the net's resolved model section.
+  YAML::Node to_yaml(const YAML::Node& model) const;
+};
+
+}  // namespace scn

@@ -1,0 +1,243 @@
+#include "models/trainer.h"
+
+#include <omp.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "core/atomic_file.h"
+#include "kernels/accuracy.h"
+#include "kernels/elementwise.h"
+#include "kernels/reduce.h"
+#include "kernels/softmax_cross_entropy.h"
+#include "models/batch_source.h"
+#include "models/checkpoint.h"
+#include "models/data_setup.h"
+#include "models/evaluator.h"
+#include "models/optimizer.h"
+#include "models/progress.h"
+#include "models/schedule.h"
+
+namespace scn {
+
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+std::string yaml_text(const YAML::Node& node) {
+  YAML::Emitter out;
+  out << node;
+  return std::string(out.c_str()) + "\n";
+}
+
+// Device-side running sums of one epoch, read only when the progress line or the epoch's end needs them.
+struct EpochMeter {
+  Tensor loss_sum, counts, one;
+  int64_t images = 0;
+  void reset(Device d) {
+    loss_sum = Tensor::zeros({1}, DType::f32, d);
+    counts = Tensor::zeros({2}, DType::i32, d);
+    one = Tensor::from_vector({1.0}, {1}).to(d);
+    images = 0;
+  }
+  double loss() const { return images ? loss_sum.item() / static_cast<double>(images) : 0.0; }
+  double accuracy() const { return images ? counts.to_vector()[0] / static_cast<double>(images) : 0.0; }
+};
+
+}  // namespace
+
+TrainSummary train(const RunConfig& config, const TrainOptions& options) {
+  const TrainConfig& tc = config.train;
+  const Device device = parse_device(options.device.empty() ? tc.device : options.device);
+  if (tc.threads > 0) omp_set_num_threads(static_cast<int>(tc.threads));
+  Context& ctx = Context::get(device);
+  ctx.deterministic = tc.deterministic;
+
+  auto net = Net::build(config.model);
+  net->initialize(device, config.seed);
+  const std::string resolved = yaml_text(config.to_yaml(net->to_yaml()));
+
+  RunData data = load_run_data(config);
+  BatchSource train_source(data.train, device, data.mean, data.std,
+                           AugmentParams{static_cast<int>(config.data.crop_pad), config.data.flip}, config.seed, true);
+  BatchSource val_source(data.val, device, data.mean, data.std, AugmentParams{}, config.seed, false);
+  // A batch of one cannot be batch-normalised: the last partial batch is dropped when it has one image.
+  int64_t steps_per_epoch = train_source.batches(tc.batch);
+  if (train_source.size() % tc.batch == 1 && steps_per_epoch > 1) --steps_per_epoch;
+
+  fs::create_directories(options.out_dir);
+  const std::string last_path = (fs::path(options.out_dir) / "last.safetensors").string();
+  const std::string best_path = (fs::path(options.out_dir) / "best.safetensors").string();
+  write_string_atomically((fs::path(options.out_dir) / "config.yaml").string(), resolved);
+
+  Optimizer optimizer(config.optimizer, net->params());
+  LrSchedule schedule(config.schedule, config.optimizer.lr, tc.epochs);
+  int64_t start_epoch = 0, start_step = 0, global_step = 0;
+  TrainSummary summary;
+  if (!options.resume.empty()) {
+    CheckpointInfo info = load_checkpoint(options.resume, *net);
+    const std::string optim = optimizer_state_path(options.resume);
+    SCN_CHECK(fs::exists(optim), options.resume, ": its optimizer state ", optim,
+              " is missing; resuming without it would not continue the same run");
+    optimizer.load(optim);
+    start_epoch = info.epoch;
+    global_step = info.step;
+    start_step = global_step - start_epoch * steps_per_epoch;
+    SCN_CHECK(start_step >= 0 && start_step <= steps_per_epoch, options.resume, ": step ", global_step,
+              " does not fit epoch ", start_epoch, " of ", steps_per_epoch, " steps; was it made with another config?");
+  }
+
+  std::ofstream metrics((fs::path(options.out_dir) / "metrics.jsonl").string(),
+                        options.resume.empty() ? std::ios::trunc : std::ios::app);
+  ProgressLine progress(stdout);
+  auto say = [&](const std::string& text) {
+    if (!options.quiet) progress.line(text);
+  };
+  say("training " + config.source + " on " + device.str() + ": " + std::to_string(train_source.size()) +
+      " images, " + std::to_string(steps_per_epoch) + " steps/epoch, " + data.val_name + " " +
+      std::to_string(val_source.size()) + " images -> " + options.out_dir);
+
+  auto save = [&](const std::string& path, int64_t epochs_done) {
+    save_checkpoint(path, *net, {resolved, epochs_done, global_step, data.mean, data.std});
+    optimizer.save(optimizer_state_path(path));
+  };
+  // Divergence: stop, and say which checkpoint is the last good one.
+  auto check_finite = [&](double loss, double grad_max, int64_t epoch, int64_t step, double lr) {
+    if (std::isfinite(loss) && std::isfinite(grad_max)) return;
+    std::ostringstream os;
+    os << "training diverged at epoch " << epoch + 1 << ", step " << step + 1 << " (lr " << lr << "): "
+       << (std::isfinite(loss) ? "the parameters or their gradients hold NaN or Inf"
+                               : "the loss is " + std::to_string(loss))
+       << ". ";
+    if (fs::exists(last_path)) {
+      os << "The last good checkpoint is " << last_path << " (epoch " << read_checkpoint_info(last_path).epoch << ").";
+    } else {
+      os << "No checkpoint was written yet.";
+    }
+    os << " Lower optimizer.lr or add a warmup (schedule.warmup_epochs).";
+    SCN_FAIL(os.str());
+  };
+
+  Tensor x, y, dlogits, per_sample;
+  Tensor mean_loss = Tensor::empty({1}, DType::f32, device), grad_max = Tensor::empty({1}, DType::f32, device);
+  EpochMeter meter;
+  double best = -1;
+  const auto run_start = Clock::now();
+  int64_t images_total = 0;
+  // Check every step on the CPU; on a GPU a check is a synchronisation, so only every 25 steps.
+  const int64_t check_every = device.is_cpu() ? 1 : 25;
+  for (int64_t epoch = start_epoch; epoch < tc.epochs; ++epoch) {
+    const auto epoch_start = Clock::now();
+    train_source.start_epoch(epoch);
+    meter.reset(device);
+    double lr = 0;
+    const int64_t first = epoch == start_epoch ? start_step : 0;
+    for (int64_t step = first; step < steps_per_epoch; ++step) {
+      lr = schedule.at(epoch, step, steps_per_epoch);
+      int64_t b = 0;
+      try {
+        b = train_source.batch(ctx, step, tc.batch, x, y);
+        net->params().zero_grads();
+        const Tensor& logits = net->forward(ctx, x, Mode::train);
+        if (!dlogits.defined() || dlogits.shape() != logits.shape()) {
+          dlogits = Tensor::empty(logits.shape(), DType::f32, device);
+          per_sample = Tensor::empty({b}, DType::f32, device);
+        }
+        softmax_cross_entropy_forward(ctx, per_sample, mean_loss, dlogits, logits, y, tc.label_smoothing);
+        accuracy_counts(ctx, meter.counts, logits, y, true);
+        add_scaled(ctx, meter.loss_sum, meter.loss_sum, static_cast<float>(b), mean_loss, meter.one);
+        net->backward(ctx, dlogits);
+        if (step % check_every == 0 || step + 1 == steps_per_epoch) {
+          reduce_max_abs(ctx, grad_max, net->params().grads());
+          check_finite(mean_loss.item(), grad_max.item(), epoch, step, lr);
+        }
+        optimizer.step(ctx, lr);
+      } catch (const Error& e) {
+        // A layer may trip over parameters that an earlier step made non-finite (between two checks on a
+        // GPU): report that as the divergence it is.
+        reduce_max_abs(ctx, grad_max, net->params().values());
+        if (std::string(e.what()).rfind("training diverged", 0) != 0 && !std::isfinite(grad_max.item()))
+          check_finite(mean_loss.item(), NAN, epoch, step, lr);
+        throw;
+      }
+      ++global_step;
+      meter.images += b;
+      images_total += b;
+      if (progress.interactive() && !options.quiet) {
+        const double elapsed = seconds_since(run_start);
+        const double rate = images_total / std::max(elapsed, 1e-9);
+        const double remaining = ((tc.epochs - epoch - 1) * steps_per_epoch + (steps_per_epoch - step - 1)) *
+                                 static_cast<double>(tc.batch) / std::max(rate, 1e-9);
+        if (progress.due())
+          progress.update(epoch + 1, tc.epochs, step + 1, steps_per_epoch, meter.loss(), meter.accuracy(), rate,
+                          remaining);
+      }
+      if (interrupt_requested()) {
+        ctx.synchronize();
+        save(last_path, epoch);
+        summary.interrupted = true;
+        summary.last_checkpoint = last_path;
+        summary.epochs_done = epoch;
+        summary.steps_done = global_step;
+        say("interrupted at epoch " + std::to_string(epoch + 1) + ", step " + std::to_string(step + 1) + ": saved " +
+            last_path + " (resume with --resume " + last_path + ")");
+        return summary;
+      }
+    }
+    const double train_seconds = seconds_since(epoch_start);
+    nlohmann::json row;
+    row["epoch"] = epoch + 1;
+    row["train_loss"] = meter.loss();
+    row["train_acc"] = meter.accuracy();
+    row["lr"] = lr;
+    row["images_per_s"] = meter.images / std::max(train_seconds, 1e-9);
+    summary.train_loss = meter.loss();
+    std::string line = "epoch " + std::to_string(epoch + 1) + "/" + std::to_string(tc.epochs);
+    char buf[200];
+    std::snprintf(buf, sizeof buf, "  train loss %.4f acc %.2f%%", meter.loss(), 100 * meter.accuracy());
+    line += buf;
+    const bool last_epoch = epoch + 1 == tc.epochs;
+    if ((epoch + 1) % config.eval.every == 0 || last_epoch) {
+      EvalResult ev = evaluate(ctx, *net, val_source, config.eval.batch);
+      row["val_loss"] = ev.loss;
+      row["val_acc"] = ev.top1;
+      summary.last_val_acc = ev.top1;
+      std::snprintf(buf, sizeof buf, "  %s loss %.4f acc %.2f%%", data.val_name.c_str(), ev.loss, 100 * ev.top1);
+      line += buf;
+      if (ev.top1 > best) {
+        best = ev.top1;
+        save(best_path, epoch + 1);
+        summary.best_checkpoint = best_path;
+        summary.best_val_acc = best;
+      }
+    } else {
+      row["val_loss"] = nullptr;
+      row["val_acc"] = nullptr;
+    }
+    const double epoch_seconds = seconds_since(epoch_start);
+    row["seconds"] = epoch_seconds;
+    std::snprintf(buf, sizeof buf, "  %.0f img/s  %s", meter.images / std::max(train_seconds, 1e-9),
+                  format_duration(epoch_seconds).c_str());
+    line += buf;
+    metrics << row.dump() << "\n" << std::flush;
+    if ((epoch + 1) % tc.checkpoint_every == 0 || last_epoch) {
+      save(last_path, epoch + 1);
+      summary.last_checkpoint = last_path;
+    }
+    say(line);
+    summary.epochs_done = epoch + 1;
+  }
+  summary.steps_done = global_step;
+  summary.seconds = seconds_since(run_start);
+  summary.images_per_s = images_total / std::max(summary.seconds, 1e-9);
+  return summary;
+}
+
+}  // namespace scn

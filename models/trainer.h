@@ -1,0 +1,39 @@
+#pragma once
+// The training loop: shuffled epochs of augmented mini-batches, softmax cross-entropy, the optimizer and
+// schedule of the config, evaluation every `eval.every` epochs, checkpoints (last and best, atomic, with the
+// optimizer state beside them), exact resume, SIGINT handling (finish the step, save, stop) and a divergence
+// guard (NaN/Inf in the loss or the gradients stops the run and keeps the last good checkpoint).
+// The run folder holds config.yaml (resolved), metrics.jsonl (one object per epoch), last.safetensors,
+// best.safetensors and their .optim.safetensors.
+#include <string>
+
+#include "models/run_config.h"
+
+namespace scn {
+
+struct TrainOptions {
+  std::string out_dir;        // the run folder
+  std::string resume;         // a checkpoint to continue from ("" = start fresh)
+  std::string device = "";    // overrides train.device when set
+  bool quiet = false;         // no progress output (tests)
+};
+
+struct TrainSummary {
+  int64_t epochs_done = 0;
+  int64_t steps_done = 0;
+  double last_val_acc = -1, best_val_acc = -1;
+  double train_loss = 0;
+  double seconds = 0, images_per_s = 0;
+  bool interrupted = false;
+  std::string last_checkpoint, best_checkpoint;
+};
+
+TrainSummary train(const RunConfig& config, const TrainOptions& options);
+
+// SIGINT asks the running training to stop after its current step; a second SIGINT exits at once.
+void install_interrupt_handler();
+void request_interrupt();  // what the handler does (tests call it directly)
+bool interrupt_requested();
+void clear_interrupt();
+
+}  // namespace scn

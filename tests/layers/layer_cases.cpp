@@ -1,0 +1,72 @@
+#include "core/philox.h"
+#include "kernels/op_case.h"
+#include "layer_harness.h"
+#include "layers/registry.h"
+
+namespace scn::test {
+
+const std::vector<LayerCase>& all_layer_cases() {
+  static const std::vector<LayerCase> cases = {
+      {"sparse_code_k0", "{type: sparse_code, out: 5, iters: 0, step: {init: 0.7}}", {Shape{3, 7, 9}}, 2},
+      {"sparse_code_ista_k2", "{type: sparse_code, out: 5, iters: 2, algorithm: ista, step: {init: 0.3}}",
+       {Shape{3, 7, 9}}, 2},
+      {"sparse_code_fista_k3_stride2", "{type: sparse_code, out: 4, stride: 2, iters: 3, step: {init: 0.3}}",
+       {Shape{3, 7, 9}}, 1},
+      {"sparse_code_fista_two_sided_shared",
+       "{type: sparse_code, out: 5, kernel: 1, iters: 3, mode: two_sided, step: {init: 0.3}, "
+       "threshold: {init: 0.1, shared: true}}",
+       {Shape{3, 5, 7}}, 2},
+      {"sparse_code_recompute", "{type: sparse_code, out: 4, iters: 3, recompute: true, step: {init: 0.3}}",
+       {Shape{3, 5, 7}}, 2},
+      {"conv", "{type: conv, out: 5, kernel: 3, stride: 2}", {Shape{3, 7, 9}}, 2},
+      {"conv_no_bias", "{type: conv, out: 4, kernel: 1, bias: false}", {Shape{5, 5, 7}}, 1},
+      {"relu", "{type: relu}", {Shape{3, 5, 7}}, 2},
+      {"dropout", "{type: dropout, p: 0.3}", {Shape{3, 5, 7}}, 2},
+      {"batch_norm", "{type: batch_norm}", {Shape{5, 7, 9}}, 3},
+      {"batch_norm_no_affine", "{type: batch_norm, affine: false}", {Shape{3, 5, 7}}, 2},
+      {"batch_norm_features", "{type: batch_norm}", {Shape{17}}, 4},
+      {"pool_max", "{type: pool, mode: max, kernel: 3, stride: 2, pad: 1}", {Shape{3, 7, 9}}, 2},
+      {"pool_avg", "{type: pool, mode: avg, kernel: 2}", {Shape{3, 7, 9}}, 1},
+      {"global_avg_pool", "{type: global_avg_pool}", {Shape{5, 7, 9}}, 2},
+      {"linear", "{type: linear, out: 7}", {Shape{3, 5, 7}}, 2},
+      {"add", "{type: add, inputs: [a, b]}", {Shape{3, 5, 7}, Shape{3, 5, 7}}, 2},
+  };
+  return cases;
+}
+
+namespace {
+// Random parameter values in ranges where every layer is well behaved.
+void randomize_params(ParamArena& arena, DType dtype, uint64_t seed) {
+  for (int i = 0; i < arena.count(); ++i) {
+    const ParamSpec& s = arena.spec(i);
+    const std::string param = s.name.substr(s.name.rfind('.') + 1);
+    double lo = -0.5, hi = 0.5;
+    if (param == "threshold") lo = 0.02, hi = 0.2;
+    if (param == "step") lo = 0.2, hi = 0.4;
+    if (param == "running_var") lo = 0.5, hi = 1.5;
+    if (s.kind == "norm" && param == "weight") lo = 0.5, hi = 1.5;
+    arena.value(i).copy_from(random_uniform(s.shape, dtype, seed, 500 + i, lo, hi));
+  }
+}
+}  // namespace
+
+std::unique_ptr<BuiltLayer> build_layer(const LayerCase& c, DType dtype, Device device, uint64_t seed) {
+  register_builtin_layers();
+  auto built = std::make_unique<BuiltLayer>();
+  ConfigNode root = ConfigNode::load_string("layer: " + c.yaml, c.name);
+  ConfigNode node = root["layer"];
+  built->layer = LayerRegistry::instance().create(node.require("type").as_string(), node);
+  built->input_shapes = c.inputs;
+  built->output_shape = built->layer->output_shape(c.inputs);
+  built->layer->register_params(built->arena, "node");
+  built->arena.allocate(Device::cpu(), dtype);
+  if (built->arena.count() == 0) {
+    built->layer->init_params(Context::get(Device::cpu()), seed);  // seeds of parameter-free layers (dropout)
+  } else {
+    randomize_params(built->arena, dtype, seed);
+  }
+  built->arena.to(device);
+  return built;
+}
+
+}  // namespace scn::test

@@ -1,0 +1,127 @@
+// Bad configs give the documented messages: file, line, key path and what is wrong (configs/README.md).
+#include <gtest/gtest.h>
+
+#include "models/net.h"
+#include "models/run_config.h"
+
+namespace scn::test {
+namespace {
+
+const char* kGood = R"(model:
+  input: [3, 8, 8]
+  classes: 4
+  layers:
+    - {type: batch_norm, affine: false}
+    - {type: sparse_code, out: 6, iters: 2}
+    - {type: global_avg_pool}
+    - {type: linear, out: 4}
+train: {epochs: 2, batch: 8}
+)";
+
+// Parses and builds `text`; returns the error message ("" when it is fine).
+std::string error_of(const std::string& text, const std::vector<std::string>& overrides = {}) {
+  try {
+    RunConfig rc = RunConfig::parse(ConfigNode::load_string(text, "bad.yaml", overrides));
+    Net::build(rc.model);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+std::string replace(std::string text, const std::string& from, const std::string& to) {
+  const auto at = text.find(from);
+  EXPECT_NE(at, std::string::npos) << from;
+  return text.replace(at, from.size(), to);
+}
+
+TEST(ConfigErrors, TheGoodConfigIsGood) { EXPECT_EQ(error_of(kGood), ""); }
+
+TEST(ConfigErrors, WrongTypeNamesFileLineAndKeyPath) {
+  EXPECT_EQ(error_of(replace(kGood, "iters: 2", "iters: two")),
+            "bad.yaml:6: model.layers[1].iters: expected a non-negative integer, got \"two\"");
+}
+
+TEST(ConfigErrors, NegativeIters) {
+  EXPECT_EQ(error_of(replace(kGood, "iters: 2", "iters: -1")),
+            "bad.yaml:6: model.layers[1].iters: expected a non-negative integer, got \"-1\"");
+}
+
+TEST(ConfigErrors, UnknownKeyInALayer) {
+  EXPECT_EQ(error_of(replace(kGood, "iters: 2", "iter: 2")).rfind("bad.yaml:6: model.layers[1].iter: unknown key 'iter'", 0), 0u)
+      << error_of(replace(kGood, "iters: 2", "iter: 2"));
+}
+
+TEST(ConfigErrors, UnknownSection) {
+  EXPECT_EQ(error_of(std::string(kGood) + "trian: {epochs: 3}\n").rfind("bad.yaml:10: trian: unknown key 'trian'", 0), 0u);
+}
+
+TEST(ConfigErrors, UnknownLayerType) {
+  const std::string e = error_of(replace(kGood, "type: global_avg_pool", "type: global_pool"));
+  EXPECT_EQ(e.rfind("bad.yaml:7: model.layers[2].type: unknown layer type 'global_pool' (known: ", 0), 0u) << e;
+}
+
+TEST(ConfigErrors, MissingModelSection) {
+  EXPECT_EQ(error_of("train: {epochs: 2}\n"), "bad.yaml:1: (top): missing key 'model'");
+}
+
+TEST(ConfigErrors, MissingRequiredLayerKey) {
+  EXPECT_EQ(error_of(replace(kGood, "{type: linear, out: 4}", "{type: linear}")),
+            "bad.yaml:8: model.layers[3]: missing key 'out'");
+}
+
+TEST(ConfigErrors, ShapeMismatchNamesTheNode) {
+  const std::string e = error_of(replace(kGood, "{type: sparse_code, out: 6, iters: 2}",
+                                         "{type: sparse_code, out: 6, kernel: 11, pad: 0, iters: 2}"));
+  EXPECT_EQ(e.rfind("bad.yaml:6: model.layers[1]: layer 'l1' (sparse_code) does not fit its input [3, 8, 8]", 0), 0u) << e;
+}
+
+TEST(ConfigErrors, LastLayerMustMatchTheClasses) {
+  EXPECT_EQ(error_of(replace(kGood, "{type: linear, out: 4}", "{type: linear, out: 5}")),
+            "bad.yaml:8: model.layers[3]: the last layer must output one value per class ([4]), but outputs [5]");
+}
+
+TEST(ConfigErrors, BadEnumValue) {
+  EXPECT_EQ(error_of(replace(kGood, "iters: 2}", "iters: 2, algorithm: lista}")),
+            "bad.yaml:6: model.layers[1].algorithm: expected one of ista, fista, got \"lista\"");
+}
+
+TEST(ConfigErrors, WrongTypeOfSection) {
+  EXPECT_EQ(error_of(std::string(kGood) + "optimizer: sgd\n"),
+            "bad.yaml:10: optimizer: expected a map of keys, got \"sgd\"");
+}
+
+TEST(ConfigErrors, BadStep) {
+  EXPECT_EQ(error_of(replace(kGood, "iters: 2}", "iters: 2, step: fast}")),
+            "bad.yaml:6: model.layers[1].step: expected auto or {init: <number>, learn: <bool>}, got \"fast\"");
+}
+
+TEST(ConfigErrors, UnknownInputNode) {
+  EXPECT_EQ(error_of(replace(kGood, "{type: global_avg_pool}", "{type: global_avg_pool, inputs: [nope]}")),
+            "bad.yaml:7: model.layers[2].inputs[0]: no earlier node named 'nope'");
+}
+
+TEST(ConfigErrors, InvalidYaml) {
+  const std::string e = error_of("model: {input: [3, 8, 8\n");
+  EXPECT_EQ(e.rfind("bad.yaml:", 0), 0u) << e;
+  EXPECT_NE(e.find("not valid YAML"), std::string::npos) << e;
+}
+
+TEST(ConfigErrors, CommandLineOverridesAreCheckedAndNamed) {
+  EXPECT_EQ(error_of(kGood, {"train.epochs=zero"}),
+            "command line (train.epochs=zero): train.epochs: expected a positive integer, got \"zero\"");
+  EXPECT_EQ(error_of(kGood, {"model.layers[1].iters=5"}), "");
+  EXPECT_EQ(error_of(kGood, {"train.epoch=3"}).rfind("command line (train.epoch=3): train.epoch: unknown key", 0), 0u);
+}
+
+TEST(ConfigErrors, MissingFile) {
+  try {
+    RunConfig::load("/nonexistent/x.yaml");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), "/nonexistent/x.yaml: cannot read the config file");
+  }
+}
+
+}  // namespace
+}  // namespace scn::test

@@ -1,0 +1,39 @@
+// scn: train, evaluate, inspect, convert, export and profile deep sparse coding networks.
+// Exit status: 0 success, 1 an error (with a message), 2 bad usage (with a one-line reason), 130 interrupted.
+#include <cstdio>
+#include <exception>
+
+#include "commands.h"
+#include "core/error.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"scn: deep sparse coding networks: train, evaluate, analyse and profile them", "scn"};
+  app.require_subcommand(1);
+  app.set_help_all_flag("--help-all", "Show the help of every subcommand");
+  scn::cli::Action run;
+  scn::cli::add_train(app, run);
+  scn::cli::add_eval(app, run);
+  scn::cli::add_info(app, run);
+  scn::cli::add_data(app, run);
+  scn::cli::add_export(app, run);
+  scn::cli::add_profile(app, run);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "scn: %s (see scn --help)\n", e.what());
+    return 2;
+  }
+  try {
+    return run ? run() : 2;
+  } catch (const scn::Error& e) {
+    std::fprintf(stderr, "scn: error: %s\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "scn: error: %s\n", e.what());
+    return 1;
+  }
+}
