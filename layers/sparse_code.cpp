@@ -130,9 +130,22 @@ void SparseCodeLayer::init_params(Context& ctx, uint64_t seed) {
     fill_normal(ctx, param(power_), 0.0f, 1.0f, RngKey{seed, RngPurpose::init, 1ull << 40});
     SparseCodeState scratch;
     const double lipschitz = estimate_lipschitz(ctx, scratch, 50);
-    eta = lipschitz > 0 ? 1.0 / lipschitz : 1.0;
+    if (lipschitz > 0) {
+      const Tensor w = param(weight_);
+      scale(ctx, w, static_cast<float>(1.0 / std::sqrt(lipschitz)), w);
+    }
+    eta = 1.0;
   }
-  fill(ctx, param(step_), static_cast<float>(eta));
+  set_step(ctx, eta);
+}
+
+void SparseCodeLayer::set_step(Context& ctx, double eta) {
+  const Tensor step = param(step_);
+  if (step.dtype() == DType::f64 && step.device().is_cpu()) {
+    step.data<double>()[0] = eta;  // full precision for f64 gradient checks
+  } else {
+    fill(ctx, step, static_cast<float>(eta));
+  }
 }
 
 int64_t SparseCodeLayer::flops() const {
@@ -199,7 +212,7 @@ void SparseCodeLayer::forward(Context& ctx, const Tensors& inputs, const Tensor&
     // η = 1/L with L = ‖D‖² for the current weights (not differentiated). One warm-started iteration per
     // step tracks the slowly moving weights.
     const double lipschitz = estimate_lipschitz(ctx, s, 1);
-    fill(ctx, param(step_), static_cast<float>(lipschitz > 0 ? 1.0 / lipschitz : 1.0));
+    set_step(ctx, lipschitz > 0 ? 1.0 / lipschitz : 1.0);
   }
   // Backward needs every iterate unless it recomputes them (recompute: true) or there is no backward.
   run_pursuit(ctx, inputs.at(0), output, s, mode == Mode::train && !config_.recompute);

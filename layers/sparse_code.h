@@ -43,6 +43,7 @@ struct SparseCodeState : LayerState {
   std::vector<Tensor> gamma_own, z_own;  // the buffers behind the views, reused across calls
   // Backward scratch.
   Tensor db, g_pre, scaled, a;
+  Tensor deta_auto, dw_scratch;  // step: auto — ∂L/∂η, passed on to W through η = 1/‖D‖²
   std::vector<Tensor> dgamma;
   // Power iteration: the vector (a view of the arena's `power_vector` under step: auto, else owned here),
   // warm-started from the previous call (1, Co, Ho, Wo), and its scratch.
@@ -77,6 +78,8 @@ class SparseCodeLayer : public Layer {
   void run_pursuit(Context& ctx, const Tensor& x, const Tensor& output, SparseCodeState& s, bool store);
   void backward_stored(Context& ctx, const Tensor& x, const Tensor& grad_output, const Tensor& grad_input,
                        SparseCodeState& s);
+  void add_step_auto_gradient(Context& ctx, SparseCodeState& s);
+  void set_step(Context& ctx, double eta);
   ConvParams conv_params() const { return ConvParams{config_.stride, config_.pad}; }
 
   SparseCodeConfig config_;

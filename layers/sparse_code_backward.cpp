@@ -33,6 +33,8 @@ void SparseCodeLayer::backward(Context& ctx, const Tensors& inputs, const Tensor
   auto& scratch = ctx.state<RecomputeScratch>().by_shape[{x.shape().str(), output.shape().str(), config_.iters}];
   // The recomputed γ_K lands in a scratch copy of the output so the net's output tensor is not rewritten.
   ensure_tensor(scratch.recomputed_output, output.shape(), output.dtype(), output.device());
+  scratch.power_vector = s.power_vector;  // step: auto — the forward's estimate of ‖D‖², for ∂η/∂W
+  scratch.lipschitz = s.lipschitz;
   run_pursuit(ctx, x, scratch.recomputed_output, scratch, true);
   backward_stored(ctx, x, grad_output, dx, scratch);
 }
@@ -46,7 +48,16 @@ void SparseCodeLayer::backward_stored(Context& ctx, const Tensor& x, const Tenso
   const Tensor w = param(weight_), theta = param(threshold_), eta = param(step_);
   const Tensor dw = grad(weight_);
   const Tensor dtheta = config_.threshold_learn ? grad(threshold_) : Tensor();
-  const Tensor deta = (config_.step_learn && !config_.step_auto) ? grad(step_) : Tensor();
+  // step: auto makes η = 1/L(W) a function of the dictionary: its gradient is collected in scratch and
+  // passed on to W below. A learnable step collects into its own gradient.
+  Tensor deta;
+  if (config_.step_auto) {
+    ensure_tensor(s.deta_auto, Shape{1}, dt, dev);
+    s.deta_auto.zero_();
+    deta = s.deta_auto;
+  } else if (config_.step_learn) {
+    deta = grad(step_);
+  }
   const ConvParams p = conv_params();
 
   ensure_tensor(s.db, code, dt, dev);
@@ -84,7 +95,21 @@ void SparseCodeLayer::backward_stored(Context& ctx, const Tensor& x, const Tenso
   axpy(ctx, s.db, -1.0f, s.scaled);
   // b = conv(x, W).
   conv2d_backward_weights(ctx, dw, x, s.db, p, 1.0f);
+  if (config_.step_auto) add_step_auto_gradient(ctx, s);
   if (dx.defined()) conv2d_backward_data(ctx, dx, s.db, w, p);
+}
+
+// η = 1/L with L = ‖D v‖² for the top singular vector v of D (the power iteration's unit vector):
+// ∂L/∂W = 2·(weight gradient of u = conv_transpose(v, W) with output gradient u) and ∂η/∂W = −∂L/∂W / L².
+// Without this term the optimizer would not see that growing W shrinks η, and learning crawls.
+void SparseCodeLayer::add_step_auto_gradient(Context& ctx, SparseCodeState& s) {
+  if (!(s.lipschitz > 0)) return;
+  const Tensor w = param(weight_), dw = grad(weight_);
+  ensure_tensor(s.power_image, Shape{1, in_shape_[0], in_shape_[1], in_shape_[2]}, w.dtype(), w.device());
+  conv2d_backward_data(ctx, s.power_image, s.power_vector, w, conv_params());  // u = D v
+  ensure_tensor(s.dw_scratch, w.shape(), w.dtype(), w.device());
+  conv2d_backward_weights(ctx, s.dw_scratch, s.power_image, s.power_vector, conv_params());  // ½ ∂L/∂W
+  add_scaled(ctx, dw, dw, static_cast<float>(-2.0 / (s.lipschitz * s.lipschitz)), s.deta_auto, s.dw_scratch);
 }
 
 }  // namespace scn

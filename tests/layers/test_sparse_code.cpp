@@ -172,5 +172,53 @@ TEST(SparseCode, StepAutoIsOneOverTheLipschitzConstant) {
   EXPECT_NEAR(eta * lipschitz, 1.0, 2e-2);
 }
 
+// step: auto makes η = 1/‖D‖² a function of W; the weight gradient includes that dependence. Finite
+// differences of the loss over W (with the power iteration converged, its vector restored before every
+// forward) agree with the analytic gradient.
+TEST(SparseCode, StepAutoGradientIncludesTheStepsDependenceOnTheDictionary) {
+  for (const char* recompute : {"false", "true"}) {
+    LayerCase c{"auto_grad", std::string("{type: sparse_code, out: 4, iters: 2, step: auto, recompute: ") + recompute + "}",
+                {Shape{3, 6, 5}}, 2};
+    auto b = build_layer(c, DType::f64, Device::cpu(), 21);
+    auto* layer = dynamic_cast<SparseCodeLayer*>(b->layer.get());
+    Context& ctx = Context::get(Device::cpu());
+    auto state = layer->make_state();
+    layer->estimate_lipschitz(ctx, static_cast<SparseCodeState&>(*state), 2000);  // converge the vector
+    ParamArena& a = b->arena;
+    const Tensor v = a.value(a.find("node.power_vector"));
+    const Tensor v0 = v.clone();
+    Tensor x = random_uniform({2, 3, 6, 5}, DType::f64, 21, 1);
+    Tensor r = random_uniform({2, 4, 6, 5}, DType::f64, 21, 2);
+    Tensor out = Tensor::empty({2, 4, 6, 5}, DType::f64);
+    auto loss = [&] {
+      v.copy_from(v0);
+      auto st = layer->make_state();
+      layer->forward(ctx, {x}, out, Mode::train, *st);
+      double l = 0;
+      std::vector<double> y = out.to_vector(), w = r.to_vector();
+      for (size_t i = 0; i < y.size(); ++i) l += y[i] * w[i];
+      return l;
+    };
+    v.copy_from(v0);
+    auto st = layer->make_state();
+    layer->forward(ctx, {x}, out, Mode::train, *st);
+    a.zero_grads();
+    Tensor dx = Tensor::empty(x.shape(), DType::f64);
+    layer->backward(ctx, {x}, out, r, {dx}, *st);
+    const std::vector<double> g = a.grad(a.find("node.weight")).to_vector();
+    double* w = a.value(a.find("node.weight")).data<double>();
+    for (int k = 0; k < 108; k += 7) {
+      const double saved = w[k];
+      w[k] = saved + 1e-6;
+      const double lp = loss();
+      w[k] = saved - 1e-6;
+      const double lm = loss();
+      w[k] = saved;
+      const double numeric = (lp - lm) / 2e-6;
+      EXPECT_NEAR(g[k], numeric, 1e-4 + 1e-3 * std::abs(numeric)) << "weight element " << k << ", recompute " << recompute;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace scn::test
