@@ -48,6 +48,8 @@ class Context {
   ContextStats& stats() { return stats_; }
   // Deterministic algorithms only (cuDNN); set from train.deterministic.
   bool deterministic = false;
+  // Let cuDNN run fp32 convolutions through TF32 tensor cores (Ampere and later); off: true fp32.
+  bool allow_tf32 = false;
 
   ~Context();
 

@@ -17,3 +17,11 @@ void zero(void* dst, int device, size_t bytes);
 void synchronize(int device);
 
 }  // namespace scn::cuda_rt
+
+namespace scn::cuda_rt {
+// CUDA events for timing device work without synchronising the host (core/timer.h).
+void* event_create(int device);
+void event_record(void* event, int device);
+float event_elapsed_ms(void* start, void* stop);  // waits for `stop`
+void event_destroy(void* event) noexcept;
+}  // namespace scn::cuda_rt

@@ -13,7 +13,9 @@ namespace scn::detail {
       break;
     }
   }
-  throw Error(what + " (" + shown + ":" + std::to_string(line) + ")");
+  std::string message = what;
+  message.append(" (").append(shown).append(":").append(std::to_string(line)).append(")");
+  throw Error(message);
 }
 
 }  // namespace scn::detail

@@ -47,6 +47,15 @@ class Layer {
 
   // Multiply-adds ×2 of one forward for one image (for summaries and profiles).
   virtual int64_t flops() const { return 0; }
+  // The same for backward (input and parameter gradients); most layers cost about twice their forward.
+  virtual int64_t backward_flops() const { return 2 * flops(); }
+  // Bytes one forward moves through memory for one image, at the least (each tensor read or written
+  // once per pass over it); profiles compare this with the device's bandwidth.
+  virtual int64_t forward_bytes(const Shapes& inputs, const Shape& output) const {
+    int64_t elements = output.numel();
+    for (const Shape& s : inputs) elements += s.numel();
+    return 4 * elements;
+  }
   // Short description for the summary table ("K=2 fista nonneg").
   virtual std::string describe() const { return ""; }
   // The layer's resolved config keys (defaults filled in), for the round trip of configs.

@@ -154,6 +154,14 @@ int64_t SparseCodeLayer::flops() const {
   return 2 * conv * (1 + 2 * static_cast<int64_t>(config_.iters));
 }
 
+int64_t SparseCodeLayer::forward_bytes(const Shapes& inputs, const Shape& output) const {
+  // b = Dᵀx: x in, b out. γ₀: b in, γ₀ out. Each step: D z (z in, u out), Dᵀu (u in, G out), the fused
+  // update (z, b, G in, γ out), and from the second FISTA step the extrapolation (two in, one out).
+  const int64_t in = inputs.at(0).numel(), code = output.numel(), k = config_.iters;
+  const int64_t extrapolations = config_.fista ? std::max<int64_t>(k - 1, 0) : 0;
+  return 4 * (in + 3 * code + k * (2 * in + 6 * code) + 3 * code * extrapolations);
+}
+
 std::string SparseCodeLayer::describe() const {
   std::ostringstream os;
   os << "K=" << config_.iters << (config_.iters ? (config_.fista ? " fista" : " ista") : "")

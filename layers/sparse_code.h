@@ -64,6 +64,7 @@ class SparseCodeLayer : public Layer {
   void backward(Context& ctx, const Tensors& inputs, const Tensor& output, const Tensor& grad_output,
                 const Tensors& grad_inputs, LayerState& state) override;
   int64_t flops() const override;
+  int64_t forward_bytes(const Shapes& inputs, const Shape& output) const override;
   std::string describe() const override;
   void to_yaml(YAML::Node& node) const override { config_.to_yaml(node); }
 

@@ -115,7 +115,9 @@ const Tensor& Net::forward(Context& ctx, const Tensor& x, Mode mode) {
     ensure_tensor(n.output, shape, x.dtype(), x.device());
     Tensors inputs;
     for (size_t k = 0; k < n.inputs.size(); ++k) inputs.push_back(input_of(static_cast<int>(i), static_cast<int>(k), x));
+    if (observer_) observer_->before(static_cast<int>(i), false);
     n.layer->forward(ctx, inputs, n.output, mode, *n.state);
+    if (observer_) observer_->after(static_cast<int>(i), false);
   }
   return nodes_.back().output;
 }
@@ -148,7 +150,9 @@ void Net::backward(Context& ctx, const Tensor& grad_logits) {
         grad_inputs.push_back(nodes_[src].grad);
       }
     }
+    if (observer_) observer_->before(i, true);
     n.layer->backward(ctx, inputs, n.output, n.grad, grad_inputs, *n.state);
+    if (observer_) observer_->after(i, true);
     for (size_t k = 0; k < n.inputs.size(); ++k) {
       const int src = n.inputs[k];
       if (src >= 0 && nodes_[src].consumers > 1) axpy(ctx, nodes_[src].grad, 1.0f, n.edge_grads[k]);
@@ -168,6 +172,12 @@ ParamCounts Net::param_counts() const {
     if (s.trainable) c.trainable += n;
   }
   return c;
+}
+
+Shapes Net::input_shapes(int node) const {
+  Shapes s;
+  for (int src : nodes_.at(node).inputs) s.push_back(src < 0 ? input_ : nodes_[src].shape);
+  return s;
 }
 
 int64_t Net::flops() const {

@@ -30,6 +30,13 @@ struct ParamCounts {
   int64_t trainable = 0;
 };
 
+// Called around every layer's forward and backward (profiling, tracing); none by default.
+struct NetObserver {
+  virtual ~NetObserver() = default;
+  virtual void before(int node, bool backward) = 0;
+  virtual void after(int node, bool backward) = 0;
+};
+
 class Net {
  public:
   // Builds the net of a `model:` section (input, classes, layers). Errors name the file, line and node.
@@ -51,6 +58,8 @@ class Net {
   const Shape& input_shape() const { return input_; }
   int classes() const { return classes_; }
   int64_t flops() const;                 // one forward, one image
+  Shapes input_shapes(int node) const;   // the shapes a node reads (without the batch dimension)
+  void set_observer(NetObserver* observer) { observer_ = observer; }
   std::string summary() const;           // the table: node, type, output, parameters, FLOPs, details
   YAML::Node to_yaml() const;            // the resolved model section (round trip)
 
@@ -62,6 +71,7 @@ class Net {
   std::vector<NetNode> nodes_;
   ParamArena arena_;
   Tensor input_seen_;    // the last forward's input (backward reads it)
+  NetObserver* observer_ = nullptr;
 };
 
 // "173,882"

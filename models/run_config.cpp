@@ -102,7 +102,7 @@ TrainConfig parse_train(const ConfigNode& n) {
 
 RunConfig RunConfig::parse(const ConfigNode& root) {
   root.allow_keys({"model", "data", "optimizer", "schedule", "train", "eval", "output", "seed"});
-  RunConfig c{root.require("model")};
+  RunConfig c{root.require("model"), {}, {}, {}, {}, {}, {}, 0, ""};
   for (const char* section : {"data", "optimizer", "schedule", "train", "eval", "output"}) {
     ConfigNode s = root[section];
     if (s.defined()) s.expect_map();

@@ -19,3 +19,10 @@ void synchronize(int) {}
 }  // namespace cuda_rt
 
 }  // namespace scn
+
+namespace scn::cuda_rt {
+void* event_create(int) { SCN_FAIL("scn was built without CUDA: no CUDA events"); }
+void event_record(void*, int) { SCN_FAIL("scn was built without CUDA"); }
+float event_elapsed_ms(void*, void*) { SCN_FAIL("scn was built without CUDA"); }
+void event_destroy(void*) noexcept {}
+}  // namespace scn::cuda_rt

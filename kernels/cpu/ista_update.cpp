@@ -73,14 +73,18 @@ void backward_cpu(const Tensor& g_pre, const Tensor& dtheta, const Tensor& deta,
     double st = 0, se = 0;
     for (int64_t n = 0; n < l.batch; ++n) {
       const int64_t base = (n * l.channels + c) * l.inner;
+      // One plane sums in T (vectorisable); planes add up in double, in a fixed order.
+      T plane_t = 0, plane_e = 0;
       for (int64_t i = base; i < base + l.inner; ++i) {
         const T zi = kFirst ? T(0) : zp[i], Gi = kFirst ? T(0) : Gp[i];
         const T pre = ista_pre<kFirst>(zi, bp[i], Gi, e);
         const T gi = gp[i] * soft_threshold_derivative(pre, t, mode);
         out[i] = gi;
-        st += static_cast<double>(gi * threshold_sign(pre, mode));
-        se += static_cast<double>(gi * ista_eta_factor<kFirst>(bp[i], Gi));
+        plane_t += gi * threshold_sign(pre, mode);
+        plane_e += gi * ista_eta_factor<kFirst>(bp[i], Gi);
       }
+      st += static_cast<double>(plane_t);
+      se += static_cast<double>(plane_e);
     }
     sum_theta[static_cast<size_t>(c)] = -st;
     sum_eta[static_cast<size_t>(c)] = se;

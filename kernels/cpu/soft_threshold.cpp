@@ -41,12 +41,14 @@ void backward_cpu(const Tensor& dx, const Tensor& dtheta, const Tensor& dy, cons
     double s = 0;
     for (int64_t n = 0; n < l.batch; ++n) {
       const int64_t base = (n * l.channels + c) * l.inner;
+      T plane = 0;  // one plane sums in T (vectorisable); planes add up in double, in a fixed order
       for (int64_t i = 0; i < l.inner; ++i) {
-        const T d = soft_threshold_derivative(xp[base + i], t, mode);   // 0 or 1
+        const T d = soft_threshold_derivative(xp[base + i], t, mode);  // 0 or 1
         const T g = gp[base + i];
         dxp[base + i] = g * d;
-        s += static_cast<double>(g * d * threshold_sign(xp[base + i], mode));
+        plane += g * d * threshold_sign(xp[base + i], mode);
       }
+      s += static_cast<double>(plane);
     }
     sums[c] = -s;
   }

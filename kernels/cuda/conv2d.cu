@@ -3,7 +3,7 @@
 // Per (direction, shapes, params, deterministic) a plan is built once and cached in the context: the
 // tensor, filter and convolution descriptors and the algorithm that cudnnFind*AlgorithmEx measured fastest
 // on our own workspace (ctx.workspace). With ctx.deterministic only CUDNN_DETERMINISTIC algorithms are
-// taken. Math: CUDNN_FMA_MATH, i.e. true fp32 — CUDNN_DEFAULT_MATH would let cuDNN run fp32 data through
+// taken. Math: CUDNN_FMA_MATH (unless ctx.allow_tf32), i.e. true fp32 — CUDNN_DEFAULT_MATH would let cuDNN run fp32 data through
 // TF32 tensor cores on Ampere and newer (the H100/H200 included), which is not the f32 the CPU computes.
 // beta maps to cuDNN's beta (out = 1·result + beta·out); cuDNN does not read out when beta = 0.
 #include <algorithm>
@@ -67,7 +67,7 @@ int to_int(const char* op, int64_t v) {
   return static_cast<int>(v);
 }
 
-std::unique_ptr<Plan> make_descriptors(const char* op, const ConvGeometry& g) {
+std::unique_ptr<Plan> make_descriptors(const char* op, const ConvGeometry& g, bool tf32) {
   auto p = std::make_unique<Plan>();
   SCN_CUDNN_CHECK(cudnnCreateTensorDescriptor(&p->in));
   SCN_CUDNN_CHECK(cudnnCreateTensorDescriptor(&p->out));
@@ -82,19 +82,19 @@ std::unique_ptr<Plan> make_descriptors(const char* op, const ConvGeometry& g) {
   SCN_CUDNN_CHECK(cudnnSetConvolution2dDescriptor(p->conv, to_int(op, g.pad), to_int(op, g.pad), to_int(op, g.stride),
                                                   to_int(op, g.stride), 1, 1, CUDNN_CROSS_CORRELATION,
                                                   CUDNN_DATA_FLOAT));
-  SCN_CUDNN_CHECK(cudnnSetConvolutionMathType(p->conv, CUDNN_FMA_MATH));
+  SCN_CUDNN_CHECK(cudnnSetConvolutionMathType(p->conv, tf32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH));
   return p;
 }
 
 // The fastest result (cuDNN sorts them by time) that ran, is deterministic when asked, and is not
 // tensor-op math.
 template <class Perf>
-const Perf* pick(const std::vector<Perf>& results, int returned, bool deterministic) {
+const Perf* pick(const std::vector<Perf>& results, int returned, bool deterministic, bool tf32) {
   for (int i = 0; i < returned; ++i) {
     const Perf& r = results[i];
     if (r.status != CUDNN_STATUS_SUCCESS) continue;
     if (deterministic && r.determinism != CUDNN_DETERMINISTIC) continue;
-    if (r.mathType == CUDNN_TENSOR_OP_MATH || r.mathType == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION) continue;
+    if (!tf32 && (r.mathType == CUDNN_TENSOR_OP_MATH || r.mathType == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION)) continue;
     return &r;
   }
   return nullptr;
@@ -102,8 +102,8 @@ const Perf* pick(const std::vector<Perf>& results, int returned, bool determinis
 
 // Stores the pick in `p`; false when nothing qualifies.
 template <class Perf>
-bool take_best(Plan& p, const std::vector<Perf>& results, int returned, bool deterministic) {
-  const Perf* best = pick(results, returned, deterministic);
+bool take_best(Plan& p, const std::vector<Perf>& results, int returned, bool deterministic, bool tf32) {
+  const Perf* best = pick(results, returned, deterministic, tf32);
   if (!best) return false;
   p.algo = static_cast<int>(best->algo);
   p.workspace_bytes = best->memory;
@@ -158,7 +158,7 @@ void find_algorithm(const char* op, Context& ctx, Direction dir, Plan& p, const 
       SCN_CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithmEx(h, p.in, in1.raw(), p.w, in2.raw(), p.conv, p.out,
                                                              trial_out, count, &returned, r.data(), search_ws,
                                                              search_bytes));
-      found = take_best(p, r, returned, det);
+      found = take_best(p, r, returned, det, ctx.allow_tf32);
       break;
     }
     case Direction::backward_data: {  // in1 = dy, in2 = w
@@ -167,7 +167,7 @@ void find_algorithm(const char* op, Context& ctx, Direction dir, Plan& p, const 
       SCN_CUDNN_CHECK(cudnnFindConvolutionBackwardDataAlgorithmEx(h, p.w, in2.raw(), p.out, in1.raw(), p.conv, p.in,
                                                                   trial_out, count, &returned, r.data(), search_ws,
                                                                   search_bytes));
-      found = take_best(p, r, returned, det);
+      found = take_best(p, r, returned, det, ctx.allow_tf32);
       break;
     }
     case Direction::backward_weights: {  // in1 = x, in2 = dy
@@ -176,7 +176,7 @@ void find_algorithm(const char* op, Context& ctx, Direction dir, Plan& p, const 
       SCN_CUDNN_CHECK(cudnnFindConvolutionBackwardFilterAlgorithmEx(h, p.in, in1.raw(), p.out, in2.raw(), p.conv, p.w,
                                                                     trial_out, count, &returned, r.data(), search_ws,
                                                                     search_bytes));
-      found = take_best(p, r, returned, det);
+      found = take_best(p, r, returned, det, ctx.allow_tf32);
       break;
     }
   }
@@ -191,10 +191,10 @@ void run(const char* op, Context& ctx, Direction dir, const ConvGeometry& g, flo
   SCN_CHECK(out.dtype() == DType::f32, op, ": the cudnn engine supports f32 only, got ", dtype_name(out.dtype()));
   CudnnConvState& state = ctx.state<CudnnConvState>();
   std::lock_guard<std::mutex> lock(state.mutex);
-  const PlanKey key = plan_key(dir, g, ctx.deterministic ? 1 : 0);
+  const PlanKey key = plan_key(dir, g, (ctx.deterministic ? 1 : 0) | (ctx.allow_tf32 ? 2 : 0));
   auto it = state.plans.find(key);
   if (it == state.plans.end()) {
-    std::unique_ptr<Plan> plan = make_descriptors(op, g);
+    std::unique_ptr<Plan> plan = make_descriptors(op, g, ctx.allow_tf32);
     find_algorithm(op, ctx, dir, *plan, out, in1, in2);
     it = state.plans.emplace(key, std::move(plan)).first;
     ctx.stats().plans_built++;

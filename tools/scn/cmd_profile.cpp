@@ -1,8 +1,40 @@
-// scn profile: see profile/ (added with the profiling work).
+// scn profile CONFIG [--device cpu|cuda] [--batch N] [--steps N] [--warmup N] [--json FILE]
+#include <cstdio>
+#include <fstream>
+
 #include "commands.h"
+#include "models/profiler.h"
 
 namespace scn::cli {
 
-void add_profile(CLI::App&, Action&) {}
+void add_profile(CLI::App& app, Action& run) {
+  struct Args {
+    std::string config, json;
+    std::vector<std::string> overrides;
+    ProfileOptions options;
+  };
+  auto a = std::make_shared<Args>();
+  CLI::App* sub = app.add_subcommand("profile", "Time every layer of a config's net against the device's peaks");
+  sub->add_option("config", a->config, "Config file (YAML)")->required()->check(CLI::ExistingFile);
+  sub->add_option("overrides", a->overrides, "Config overrides key.path=value");
+  sub->add_option("--device", a->options.device, "cpu, cuda, cuda:N or auto");
+  sub->add_option("--batch", a->options.batch, "Batch size (default: train.batch)")->check(CLI::PositiveNumber);
+  sub->add_option("--steps", a->options.steps, "Timed steps")->check(CLI::PositiveNumber);
+  sub->add_option("--warmup", a->options.warmup, "Untimed steps first")->check(CLI::NonNegativeNumber);
+  sub->add_option("--json", a->json, "Also write the report as JSON");
+  sub->add_flag("--tf32", a->options.tf32, "Let cuDNN use TF32 tensor cores for fp32 convolutions");
+  sub->callback([a, &run] {
+    run = [a] {
+      RunConfig config = RunConfig::load(a->config, a->overrides);
+      ProfileReport r = profile(config, a->options);
+      std::printf("%s", format_profile(r).c_str());
+      if (!a->json.empty()) {
+        std::ofstream(a->json) << profile_json(r).dump(2) << "\n";
+        std::printf("report written to %s\n", a->json.c_str());
+      }
+      return 0;
+    };
+  });
+}
 
 }  // namespace scn::cli
