@@ -183,7 +183,7 @@ TEST(SparseCode, StepAutoGradientIncludesTheStepsDependenceOnTheDictionary) {
     auto* layer = dynamic_cast<SparseCodeLayer*>(b->layer.get());
     Context& ctx = Context::get(Device::cpu());
     auto state = layer->make_state();
-    layer->estimate_lipschitz(ctx, static_cast<SparseCodeState&>(*state), 2000);  // converge the vector
+    layer->estimate_lipschitz(ctx, static_cast<SparseCodeState&>(*state), 300);  // converge the vector
     ParamArena& a = b->arena;
     const Tensor v = a.value(a.find("node.power_vector"));
     const Tensor v0 = v.clone();

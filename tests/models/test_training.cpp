@@ -24,14 +24,15 @@ const char* kConfig = R"(model:
   input: [1, 28, 28]
   classes: 10
   layers:
-    - {type: sparse_code, out: 16, kernel: 3, stride: 2, iters: 1, step: auto}
+    - {type: sparse_code, out: 8, kernel: 3, iters: 1, step: auto}
+    - {type: pool, kernel: 2}
     - {type: batch_norm}
-    - {type: sparse_code, out: 32, kernel: 3, stride: 2, iters: 1, step: auto}
-    - {type: global_avg_pool}
+    - {type: sparse_code, out: 16, kernel: 3, iters: 1, step: auto}
+    - {type: pool, kernel: 2}
     - {type: linear, out: 10}
 data: {format: fashion_mnist, dir: /usr/share/datasets/fashion-mnist, limit: 2000, test_limit: 500,
        augment: {crop_pad: 1, flip: true}}
-optimizer: {type: sgd, lr: 0.1, momentum: 0.9, weight_decay: 5.0e-4}
+optimizer: {type: sgd, lr: 0.02, momentum: 0.9, weight_decay: 5.0e-4}
 schedule: {type: cosine}
 train: {epochs: 2, batch: 32, device: cpu}
 seed: 3
@@ -93,7 +94,7 @@ TEST_F(Training, TinyNetClearlyBeatsChanceAndEvaluationAgrees) {
   RunDir dir("beats_chance");
   TrainSummary s = run(config(), dir);
   EXPECT_EQ(s.epochs_done, 2);
-  EXPECT_GT(s.last_val_acc, 0.45) << "chance is 0.10";
+  EXPECT_GT(s.last_val_acc, 0.6) << "chance is 0.10";
   ASSERT_TRUE(fs::exists(dir.file("last.safetensors")));
   ASSERT_TRUE(fs::exists(dir.file("config.yaml")));
   EXPECT_EQ(lines(dir.file("metrics.jsonl")).size(), 2u);
