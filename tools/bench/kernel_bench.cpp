@@ -95,7 +95,7 @@ std::vector<Kernel> kernels() {
                  keep = {a, b, z};
                  return std::function<void()>([&ctx, a, b, z] { fista_extrapolate_forward(ctx, z, a, b, 0.3f); });
                }});
-  k.push_back({"batch_norm_forward_training", 12, [](Context& ctx, int64_t n, uint64_t seed, std::vector<Tensor>& keep) {
+  k.push_back({"batch_norm_forward_training", 8, [](Context& ctx, int64_t n, uint64_t seed, std::vector<Tensor>& keep) {
                  const Shape s = nchw(n);
                  Tensor x = random(ctx, s, seed, 0), y = Tensor::empty(s, DType::f32, ctx.device());
                  Tensor m = Tensor::empty({s[1]}, DType::f32, ctx.device()), is = Tensor::empty({s[1]}, DType::f32, ctx.device());
@@ -104,7 +104,7 @@ std::vector<Kernel> kernels() {
                    batch_norm_forward_training(ctx, y, m, is, Tensor(), Tensor(), x, Tensor(), Tensor(), 0.1, 1e-5);
                  });
                }});
-  k.push_back({"batch_norm_backward", 16, [](Context& ctx, int64_t n, uint64_t seed, std::vector<Tensor>& keep) {
+  k.push_back({"batch_norm_backward", 12, [](Context& ctx, int64_t n, uint64_t seed, std::vector<Tensor>& keep) {
                  const Shape s = nchw(n);
                  Tensor x = random(ctx, s, seed, 0), g = random(ctx, s, seed, 1), dx = Tensor::empty(s, DType::f32, ctx.device());
                  Tensor m = random(ctx, {s[1]}, seed, 2), is = random(ctx, {s[1]}, seed, 3, 0.5f, 2.0f);
@@ -113,7 +113,7 @@ std::vector<Kernel> kernels() {
                    batch_norm_backward(ctx, dx, Tensor(), Tensor(), g, x, m, is, Tensor(), false);
                  });
                }});
-  k.push_back({"sgd_step", 16, [](Context& ctx, int64_t n, uint64_t seed, std::vector<Tensor>& keep) {
+  k.push_back({"sgd_step", 20, [](Context& ctx, int64_t n, uint64_t seed, std::vector<Tensor>& keep) {
                  // values, velocity, gradients: read w, v, g; write w, v.
                  auto arena = std::make_shared<ParamArena>();
                  arena->add({"w", Shape{n}});
@@ -127,8 +127,8 @@ std::vector<Kernel> kernels() {
                    sgd_step(ctx, *table, arena->values(), v, arena->grads(), SgdOptions{0.01f, 0.9f, 5e-4f, false});
                  });
                }});
-  k.push_back({"augment_batch", 4.25, [](Context& ctx, int64_t n, uint64_t seed, std::vector<Tensor>& keep) {
-                 // uint8 images in, float out: 1 + 4 bytes per output element (plus the index list).
+  k.push_back({"augment_batch", 5, [](Context& ctx, int64_t n, uint64_t seed, std::vector<Tensor>& keep) {
+                 // uint8 images in, float out: 1 + 4 bytes per output element (the index list is negligible).
                  const int64_t b = std::max<int64_t>(1, n / (3 * 32 * 32));
                  Tensor images = Tensor::empty({b, 3, 32, 32}, DType::u8, ctx.device());
                  std::vector<double> px(static_cast<size_t>(images.numel()));
