@@ -21,7 +21,7 @@ struct ProfileOptions {
 
 struct ProfileRow {
   std::string node, type, details;
-  double forward_ms = 0, backward_ms = 0;   // per step
+  double forward_ms = 0, backward_ms = 0;   // per step, mean over the timed steps
   double flops = 0, bytes = 0;              // per step, forward + backward
 };
 
@@ -30,7 +30,7 @@ struct ProfileReport {
   int64_t batch = 0;
   double peak_gbps = 0, peak_gflops = 0;    // measured at start
   std::vector<ProfileRow> rows;             // layers, then "loss" and "optimizer"
-  double step_ms = 0;                       // measured training step (median over steps)
+  double step_ms = 0;                       // measured training step (mean over the timed steps)
   double rows_ms = 0;                       // the rows' sum
   double train_images_per_s = 0, infer_images_per_s = 0;
 };

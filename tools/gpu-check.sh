@@ -42,9 +42,11 @@ if [ "$mode" = --dry-run ]; then
   data=/usr/share/datasets/fashion-mnist
   [ -x "$build/scn" ] || { echo "gpu-check: build first (tools/setup.sh)"; exit 1; }
   steps=2
+  py=/usr/bin/python3  # Debian's, with python3-torch
   note "# gpu-check dry run on the CPU ($(date -u +%F))"
 else
   device=cuda
+  py=python3  # the device's, with PyTorch
   data=$carry/data/fashion-mnist
   steps=20
   note "# gpu-check on $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null || echo 'an unknown GPU') ($(date -u +%F))"
@@ -71,9 +73,9 @@ fi
 
 step "ctest on $device"
 start=$(date +%s)
-ctest --test-dir "$build" -j 8 --timeout 300 > "$OUT/ctest.log" 2>&1
+OMP_NUM_THREADS=2 ctest --test-dir "$build" -j "$(( $(nproc) / 2 > 0 ? $(nproc) / 2 : 1 ))" --timeout 300 > "$OUT/ctest.log" 2>&1
 ctest_status=$?
-note "ctest: $(grep -E 'tests passed|tests failed' "$OUT/ctest.log" | tail -1) ($(( $(date +%s) - start )) s; CUDA tests $(grep -c 'CudaVsCpu.*Passed' "$OUT/ctest.log") passed, $(grep -c 'CudaVsCpu.*Skipped' "$OUT/ctest.log") skipped)"
+note "ctest: $(grep -E 'tests passed|tests failed' "$OUT/ctest.log" | tail -1) ($(( $(date +%s) - start )) s; CUDA tests $(grep -cE 'Test +#[0-9]+: .*(CudaVsCpu|Cuda|Gpu).* Passed' "$OUT/ctest.log") passed, $(grep -cE 'Test +#[0-9]+: .*(CudaVsCpu|Cuda|Gpu).*Skipped' "$OUT/ctest.log") skipped)"
 grep -E '\*\*\*Failed|Failed  ' "$OUT/ctest.log" | head -20 | tee -a "$summary"
 
 step "kernel benchmarks"
@@ -92,7 +94,7 @@ for cfg in scn1 scn4; do
         $([ $tf32 = on ] && echo --tf32) \
         --json "$OUT/profile-$cfg-tf32$tf32.json" > "$OUT/profile-$cfg-tf32$tf32.log" 2>&1
     scn_ips=$(grep -oE 'training [0-9.]+ images/s' "$OUT/profile-$cfg-tf32$tf32.log" | grep -oE '[0-9.]+')
-    python3 tools/bench/pytorch_scn.py configs/cifar10/$cfg.yaml --device $device --batch 128 --steps $steps \
+    $py tools/bench/pytorch_scn.py configs/cifar10/$cfg.yaml --device $device --batch 128 --steps $steps \
         --warmup 3 --tf32 $tf32 > "$OUT/pytorch-$cfg-tf32$tf32.log" 2>&1
     torch_ips=$(grep -oE '[0-9.]+ images/s' "$OUT/pytorch-$cfg-tf32$tf32.log" | tail -1 | grep -oE '[0-9.]+')
     note "$cfg TF32 $tf32: scn ${scn_ips:-?} images/s, PyTorch ${torch_ips:-?} images/s (batch 128, training)"
