@@ -7,6 +7,7 @@
 #include "kernels/elementwise.h"
 #include "kernels/fista_extrapolate.h"
 #include "kernels/ista_update.h"
+#include "kernels/normalize_l2.h"
 #include "kernels/random_fill.h"
 #include "layers/registry.h"
 
@@ -170,22 +171,14 @@ std::string SparseCodeLayer::describe() const {
   return os.str();
 }
 
-namespace {
-// ‖v‖ of a small tensor, read on the host (a synchronisation on a GPU: power iterations run once a step).
-double l2_norm(const Tensor& v) {
-  double s = 0;
-  for (double x : v.to_vector()) s += x * x;
-  return std::sqrt(s);
-}
-}  // namespace
-
-double SparseCodeLayer::estimate_lipschitz(Context& ctx, SparseCodeState& s, int iterations) {
+void SparseCodeLayer::power_iterate(Context& ctx, SparseCodeState& s, int iterations, const Tensor& step) {
   const Device dev = ctx.device();
   const Shape code{1, out_shape_[0], out_shape_[1], out_shape_[2]};
   const Shape image{1, in_shape_[0], in_shape_[1], in_shape_[2]};
   const DType dt = arena_->values().dtype();
   ensure_tensor(s.power_image, image, dt, dev);
   ensure_tensor(s.power_out, code, dt, dev);
+  ensure_tensor(s.lipschitz, Shape{1}, dt, dev);
   if (power_ >= 0) {
     s.power_vector = param(power_);  // warm start from the run's own vector
   } else if (!s.power_vector.defined() || s.power_vector.shape() != code) {
@@ -194,33 +187,29 @@ double SparseCodeLayer::estimate_lipschitz(Context& ctx, SparseCodeState& s, int
     iterations = std::max(iterations, 30);  // cold start: converge first
   }
   const Tensor w = param(weight_);
-  double norm = 0;
+  // v ← DᵀD v / ‖DᵀD v‖; with ‖v‖ = 1, ‖DᵀD v‖ → λ_max(DᵀD) = ‖D‖². All on the device: no synchronisation.
+  normalize_l2(ctx, s.power_vector, s.lipschitz, Tensor(), s.power_vector);
   for (int i = 0; i < iterations; ++i) {
-    // v ← DᵀD v / ‖DᵀD v‖; with ‖v‖ = 1, ‖DᵀD v‖ → λ_max(DᵀD) = ‖D‖².
-    if (i == 0) {
-      norm = l2_norm(s.power_vector);
-      SCN_CHECK(norm > 0 && std::isfinite(norm), "sparse_code: power iteration vector degenerated");
-      scale(ctx, s.power_vector, static_cast<float>(1.0 / norm), s.power_vector);
-    }
     conv2d_backward_data(ctx, s.power_image, s.power_vector, w, conv_params());
     conv2d_forward(ctx, s.power_out, s.power_image, w, conv_params());
-    norm = l2_norm(s.power_out);
-    SCN_CHECK(std::isfinite(norm), "sparse_code: the dictionary holds NaN or Inf");
-    if (norm == 0) return 0;
-    scale(ctx, s.power_vector, static_cast<float>(1.0 / norm), s.power_out);
+    normalize_l2(ctx, s.power_vector, s.lipschitz, i + 1 == iterations ? step : Tensor(), s.power_out);
   }
-  s.lipschitz = norm;
-  return norm;
+}
+
+double SparseCodeLayer::estimate_lipschitz(Context& ctx, SparseCodeState& s, int iterations) {
+  power_iterate(ctx, s, iterations, Tensor());
+  const double lipschitz = s.lipschitz.item();
+  SCN_CHECK(std::isfinite(lipschitz), "sparse_code: the dictionary holds NaN or Inf");
+  return lipschitz;
 }
 
 void SparseCodeLayer::forward(Context& ctx, const Tensors& inputs, const Tensor& output, Mode mode,
                               LayerState& state) {
   auto& s = static_cast<SparseCodeState&>(state);
   if (config_.step_auto && mode == Mode::train) {
-    // η = 1/L with L = ‖D‖² for the current weights (not differentiated). One warm-started iteration per
-    // step tracks the slowly moving weights.
-    const double lipschitz = estimate_lipschitz(ctx, s, 1);
-    set_step(ctx, lipschitz > 0 ? 1.0 / lipschitz : 1.0);
+    // η = 1/L with L = ‖D‖² for the current weights, written on the device. One warm-started iteration per
+    // step tracks the slowly moving weights; backward adds ∂η/∂W (sparse_code_backward.cpp).
+    power_iterate(ctx, s, 1, param(step_));
   }
   // Backward needs every iterate unless it recomputes them (recompute: true) or there is no backward.
   run_pursuit(ctx, inputs.at(0), output, s, mode == Mode::train && !config_.recompute);

@@ -48,7 +48,7 @@ struct SparseCodeState : LayerState {
   // Power iteration: the vector (a view of the arena's `power_vector` under step: auto, else owned here),
   // warm-started from the previous call (1, Co, Ho, Wo), and its scratch.
   Tensor power_vector, power_image, power_out;
-  double lipschitz = 0;         // last estimate of ‖D‖²
+  Tensor lipschitz;             // (1) the last estimate of ‖D‖², on the device
   Tensor recomputed_output;     // recompute: true — γ_K recomputed in backward (the net's output stays)
 };
 
@@ -69,8 +69,11 @@ class SparseCodeLayer : public Layer {
   void to_yaml(YAML::Node& node) const override { config_.to_yaml(node); }
 
   const SparseCodeConfig& config() const { return config_; }
-  // ‖D‖² by power iteration on DᵀD over one code of this layer's size, warm-started from `state`.
+  // ‖D‖² by power iteration on DᵀD over one code of this layer's size, warm-started from `state`; reads the
+  // result on the host (a synchronisation: for tests and initialisation, not for training steps).
   double estimate_lipschitz(Context& ctx, SparseCodeState& state, int iterations);
+  // The same iterations without reading anything on the host; writes η = 1/‖D‖² into `step` when defined.
+  void power_iterate(Context& ctx, SparseCodeState& state, int iterations, const Tensor& step);
   // FISTA momentum βₜ used to form z_{t+1} = γₜ + βₜ(γₜ − γ_{t−1}), t = 1 … K−1 (index t).
   const std::vector<float>& fista_betas() const { return betas_; }
 

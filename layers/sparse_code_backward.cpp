@@ -33,8 +33,7 @@ void SparseCodeLayer::backward(Context& ctx, const Tensors& inputs, const Tensor
   auto& scratch = ctx.state<RecomputeScratch>().by_shape[{x.shape().str(), output.shape().str(), config_.iters}];
   // The recomputed γ_K lands in a scratch copy of the output so the net's output tensor is not rewritten.
   ensure_tensor(scratch.recomputed_output, output.shape(), output.dtype(), output.device());
-  scratch.power_vector = s.power_vector;  // step: auto — the forward's estimate of ‖D‖², for ∂η/∂W
-  scratch.lipschitz = s.lipschitz;
+  scratch.power_vector = s.power_vector;  // step: auto — the forward's power vector, for ∂η/∂W
   run_pursuit(ctx, x, scratch.recomputed_output, scratch, true);
   backward_stored(ctx, x, grad_output, dx, scratch);
 }
@@ -100,16 +99,17 @@ void SparseCodeLayer::backward_stored(Context& ctx, const Tensor& x, const Tenso
 }
 
 // η = 1/L with L = ‖D v‖² for the top singular vector v of D (the power iteration's unit vector):
-// ∂L/∂W = 2·(weight gradient of u = conv_transpose(v, W) with output gradient u) and ∂η/∂W = −∂L/∂W / L².
+// ∂L/∂W = 2·(weight gradient of u = conv_transpose(v, W) with output gradient u) and ∂η/∂W = −η²·∂L/∂W.
 // Without this term the optimizer would not see that growing W shrinks η, and learning crawls.
 void SparseCodeLayer::add_step_auto_gradient(Context& ctx, SparseCodeState& s) {
-  if (!(s.lipschitz > 0)) return;
-  const Tensor w = param(weight_), dw = grad(weight_);
+  const Tensor w = param(weight_), dw = grad(weight_), eta = param(step_);
   ensure_tensor(s.power_image, Shape{1, in_shape_[0], in_shape_[1], in_shape_[2]}, w.dtype(), w.device());
   conv2d_backward_data(ctx, s.power_image, s.power_vector, w, conv_params());  // u = D v
   ensure_tensor(s.dw_scratch, w.shape(), w.dtype(), w.device());
   conv2d_backward_weights(ctx, s.dw_scratch, s.power_image, s.power_vector, conv_params());  // ½ ∂L/∂W
-  add_scaled(ctx, dw, dw, static_cast<float>(-2.0 / (s.lipschitz * s.lipschitz)), s.deta_auto, s.dw_scratch);
+  scale_by_scalar(ctx, s.dw_scratch, s.dw_scratch, eta, 1.0f);  // η² on the device: no synchronisation
+  scale_by_scalar(ctx, s.dw_scratch, s.dw_scratch, eta, 1.0f);
+  add_scaled(ctx, dw, dw, -2.0f, s.deta_auto, s.dw_scratch);
 }
 
 }  // namespace scn
