@@ -25,3 +25,11 @@ void event_record(void* event, int device);
 float event_elapsed_ms(void* start, void* stop);  // waits for `stop`
 void event_destroy(void* event) noexcept;
 }  // namespace scn::cuda_rt
+
+namespace scn::cuda_rt {
+// Stream capture into CUDA graphs (core/stream_graph.h).
+void graph_begin_capture(int device);
+void* graph_end_capture(int device);  // the instantiated graph
+void graph_launch(void* exec, int device);
+void graph_destroy(void* exec) noexcept;
+}  // namespace scn::cuda_rt

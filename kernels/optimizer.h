@@ -58,6 +58,9 @@ struct SgdOptions {
   float momentum = 0.f;
   float weight_decay = 0.f;
   bool nesterov = false;  // needs momentum > 0
+  // Optional (1) tensor on the values' device multiplying lr: a step captured in a CUDA graph reads the
+  // schedule's rate from it instead of a value frozen into the graph.
+  Tensor lr_scale;
 };
 
 // values, velocity: (total), updated in place; grads: (total)

@@ -29,7 +29,7 @@ void Optimizer::ensure_state() {
   if (adam) ensure(v_);
 }
 
-void Optimizer::step(Context& ctx, double lr) {
+void Optimizer::step(Context& ctx, double lr, const Tensor& lr_scale) {
   ensure_state();
   ++steps_;
   if (c_.type == "sgd") {
@@ -38,8 +38,10 @@ void Optimizer::step(Context& ctx, double lr) {
     o.momentum = static_cast<float>(c_.momentum);
     o.weight_decay = static_cast<float>(c_.weight_decay);
     o.nesterov = c_.nesterov;
+    o.lr_scale = lr_scale;
     sgd_step(ctx, table_, arena_.values(), m_, arena_.grads(), o);
   } else {
+    SCN_CHECK(!lr_scale.defined(), "Optimizer: a device learning rate is supported with sgd only");
     AdamOptions o;
     o.lr = static_cast<float>(lr);
     o.beta1 = static_cast<float>(c_.beta1);

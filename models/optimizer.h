@@ -12,8 +12,10 @@ namespace scn {
 class Optimizer {
  public:
   Optimizer(const OptimizerConfig& config, ParamArena& arena);
-  // One update with learning rate `lr` from the arena's gradients, then the projections.
-  void step(Context& ctx, double lr);
+  // One update with learning rate `lr` (times lr_scale[0] when given, a (1) device tensor) from the arena's
+  // gradients, then the projections.
+  void step(Context& ctx, double lr, const Tensor& lr_scale = Tensor());
+  const std::string& type() const { return c_.type; }
   int64_t steps() const { return steps_; }
 
   void save(const std::string& path) const;

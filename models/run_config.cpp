@@ -84,13 +84,15 @@ ScheduleConfig parse_schedule(const ConfigNode& n) {
 TrainConfig parse_train(const ConfigNode& n) {
   TrainConfig t;
   if (!n.defined()) return t;
-  n.allow_keys({"epochs", "batch", "label_smoothing", "deterministic", "checkpoint_every", "device", "threads"});
+  n.allow_keys({"epochs", "batch", "label_smoothing", "deterministic", "checkpoint_every", "cuda_graph", "device",
+                "threads"});
   t.epochs = n.get_positive_int("epochs", t.epochs);
   t.batch = n.get_positive_int("batch", t.batch);
   t.label_smoothing = n.get_double("label_smoothing", 0.0);
   if (t.label_smoothing < 0 || t.label_smoothing >= 1) n["label_smoothing"].fail("expected a number in [0, 1)");
   t.deterministic = n.get_bool("deterministic", false);
   t.checkpoint_every = n.get_positive_int("checkpoint_every", 1);
+  t.cuda_graph = n.get_bool("cuda_graph", false);
   t.device = n.get_string("device", t.device);
   t.threads = n.get_nonneg_int("threads", 0);
   return t;
@@ -175,6 +177,7 @@ YAML::Node RunConfig::to_yaml(const YAML::Node& model) const {
   t["label_smoothing"] = train.label_smoothing;
   t["deterministic"] = train.deterministic;
   t["checkpoint_every"] = train.checkpoint_every;
+  t["cuda_graph"] = train.cuda_graph;
   t["device"] = train.device;
   t["threads"] = train.threads;
   root["train"] = t;

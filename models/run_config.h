@@ -46,6 +46,7 @@ struct TrainConfig {
   double label_smoothing = 0.0;
   bool deterministic = false;
   int64_t checkpoint_every = 1;            // epochs between checkpoints (the last epoch always saves)
+  bool cuda_graph = false;                 // capture the training step in a CUDA graph (GPU, sgd)
   std::string device = "auto";             // cpu | cuda | cuda:N | auto
   int64_t threads = 0;                     // CPU threads (0: all cores)
 };

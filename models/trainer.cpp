@@ -21,6 +21,7 @@
 #include "models/optimizer.h"
 #include "models/progress.h"
 #include "models/schedule.h"
+#include "models/train_step.h"
 
 namespace scn {
 
@@ -36,20 +37,6 @@ std::string yaml_text(const YAML::Node& node) {
   out << node;
   return std::string(out.c_str()) + "\n";
 }
-
-// Device-side running sums of one epoch, read only when the progress line or the epoch's end needs them.
-struct EpochMeter {
-  Tensor loss_sum, counts, one;
-  int64_t images = 0;
-  void reset(Device d) {
-    loss_sum = Tensor::zeros({1}, DType::f32, d);
-    counts = Tensor::zeros({2}, DType::i32, d);
-    one = Tensor::from_vector({1.0}, {1}).to(d);
-    images = 0;
-  }
-  double loss() const { return images ? loss_sum.item() / static_cast<double>(images) : 0.0; }
-  double accuracy() const { return images ? counts.to_vector()[0] / static_cast<double>(images) : 0.0; }
-};
 
 }  // namespace
 
@@ -69,8 +56,11 @@ TrainSummary train(const RunConfig& config, const TrainOptions& options) {
                            AugmentParams{static_cast<int>(config.data.crop_pad), config.data.flip}, config.seed, true);
   BatchSource val_source(data.val, device, data.mean, data.std, AugmentParams{}, config.seed, false);
   // A batch of one cannot be batch-normalised: the last partial batch is dropped when it has one image.
+  // A captured step has one batch size: with cuda_graph every partial batch is dropped.
   int64_t steps_per_epoch = train_source.batches(tc.batch);
+  if (tc.cuda_graph) steps_per_epoch = train_source.size() / tc.batch;
   if (train_source.size() % tc.batch == 1 && steps_per_epoch > 1) --steps_per_epoch;
+  SCN_CHECK(steps_per_epoch > 0, "train.batch ", tc.batch, " is larger than the ", train_source.size(), " training images");
 
   fs::create_directories(options.out_dir);
   const std::string last_path = (fs::path(options.out_dir) / "last.safetensors").string();
@@ -94,6 +84,9 @@ TrainSummary train(const RunConfig& config, const TrainOptions& options) {
               " does not fit epoch ", start_epoch, " of ", steps_per_epoch, " steps; was it made with another config?");
   }
 
+  summary.val_name = data.val_name;
+  summary.epochs_done = start_epoch;
+  summary.steps_done = global_step;
   std::ofstream metrics((fs::path(options.out_dir) / "metrics.jsonl").string(),
                         options.resume.empty() ? std::ios::trunc : std::ios::app);
   ProgressLine progress(stdout);
@@ -103,6 +96,9 @@ TrainSummary train(const RunConfig& config, const TrainOptions& options) {
   say("training " + config.source + " on " + device.str() + ": " + std::to_string(train_source.size()) +
       " images, " + std::to_string(steps_per_epoch) + " steps/epoch, " + data.val_name + " " +
       std::to_string(val_source.size()) + " images -> " + options.out_dir);
+  if (start_epoch >= tc.epochs)
+    say(options.resume + " is already at epoch " + std::to_string(start_epoch) + " of " + std::to_string(tc.epochs) +
+        ": nothing to train (raise train.epochs to continue)");
 
   auto save = [&](const std::string& path, int64_t epochs_done) {
     save_checkpoint(path, *net, {resolved, epochs_done, global_step, data.mean, data.std});
@@ -125,9 +121,10 @@ TrainSummary train(const RunConfig& config, const TrainOptions& options) {
     SCN_FAIL(os.str());
   };
 
-  Tensor x, y, dlogits, per_sample;
-  Tensor mean_loss = Tensor::empty({1}, DType::f32, device), grad_max = Tensor::empty({1}, DType::f32, device);
-  EpochMeter meter;
+  Tensor x, y;
+  Tensor grad_max = Tensor::empty({1}, DType::f32, device);
+  EpochSums meter;
+  TrainStep train_step(*net, optimizer, tc.label_smoothing, tc.cuda_graph);
   double best = -1;
   const auto run_start = Clock::now();
   int64_t images_total = 0;
@@ -144,31 +141,20 @@ TrainSummary train(const RunConfig& config, const TrainOptions& options) {
       int64_t b = 0;
       try {
         b = train_source.batch(ctx, step, tc.batch, x, y);
-        net->params().zero_grads();
-        const Tensor& logits = net->forward(ctx, x, Mode::train);
-        if (!dlogits.defined() || dlogits.shape() != logits.shape()) {
-          dlogits = Tensor::empty(logits.shape(), DType::f32, device);
-          per_sample = Tensor::empty({b}, DType::f32, device);
-        }
-        softmax_cross_entropy_forward(ctx, per_sample, mean_loss, dlogits, logits, y, tc.label_smoothing);
-        accuracy_counts(ctx, meter.counts, logits, y, true);
-        add_scaled(ctx, meter.loss_sum, meter.loss_sum, static_cast<float>(b), mean_loss, meter.one);
-        net->backward(ctx, dlogits);
+        train_step.run(ctx, x, y, lr, meter);
         if (step % check_every == 0 || step + 1 == steps_per_epoch) {
           reduce_max_abs(ctx, grad_max, net->params().grads());
-          check_finite(mean_loss.item(), grad_max.item(), epoch, step, lr);
+          check_finite(train_step.mean_loss().item(), grad_max.item(), epoch, step, lr);
         }
-        optimizer.step(ctx, lr);
       } catch (const Error& e) {
         // A layer may trip over parameters that an earlier step made non-finite (between two checks on a
         // GPU): report that as the divergence it is.
         reduce_max_abs(ctx, grad_max, net->params().values());
         if (std::string(e.what()).rfind("training diverged", 0) != 0 && !std::isfinite(grad_max.item()))
-          check_finite(mean_loss.item(), NAN, epoch, step, lr);
+          check_finite(train_step.mean_loss().item(), NAN, epoch, step, lr);
         throw;
       }
       ++global_step;
-      meter.images += b;
       images_total += b;
       if (progress.interactive() && !options.quiet) {
         const double elapsed = seconds_since(run_start);

@@ -25,6 +25,7 @@ struct TrainSummary {
   double train_loss = 0;
   double seconds = 0, images_per_s = 0;
   bool interrupted = false;
+  std::string val_name = "val";  // "val" (held out) or "test"
   std::string last_checkpoint, best_checkpoint;
 };
 

@@ -72,6 +72,7 @@ else
 fi
 
 step "ctest on $device"
+export SCN_FASHION_MNIST=$data
 start=$(date +%s)
 OMP_NUM_THREADS=2 ctest --test-dir "$build" -j "$(( $(nproc) / 2 > 0 ? $(nproc) / 2 : 1 ))" --timeout 300 > "$OUT/ctest.log" 2>&1
 ctest_status=$?
@@ -106,6 +107,11 @@ step "quick start, one epoch on $device"
 "$build/scn" train configs/quickstart.yaml --device $device --out "$OUT/quickstart" train.epochs=1 eval.every=1 \
     data.dir="$data" $([ "$device" = cpu ] && echo data.limit=2560 data.test_limit=1000) > "$OUT/quickstart.log" 2>&1
 note "quickstart: $(tail -2 "$OUT/quickstart.log" | head -1)"
+if [ "$device" = cuda ]; then
+  "$build/scn" train configs/quickstart.yaml --device cuda --out "$OUT/quickstart-graph" train.epochs=1 eval.every=1 \
+      train.cuda_graph=true data.dir="$data" > "$OUT/quickstart-graph.log" 2>&1
+  note "quickstart with train.cuda_graph: $(tail -2 "$OUT/quickstart-graph.log" | head -1)"
+fi
 
 echo; echo "=== summary"; cat "$summary"
 exit $ctest_status

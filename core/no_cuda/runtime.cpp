@@ -26,3 +26,10 @@ void event_record(void*, int) { SCN_FAIL("scn was built without CUDA"); }
 float event_elapsed_ms(void*, void*) { SCN_FAIL("scn was built without CUDA"); }
 void event_destroy(void*) noexcept {}
 }  // namespace scn::cuda_rt
+
+namespace scn::cuda_rt {
+void graph_begin_capture(int) { SCN_FAIL("scn was built without CUDA: no CUDA graphs"); }
+void* graph_end_capture(int) { SCN_FAIL("scn was built without CUDA"); }
+void graph_launch(void*, int) { SCN_FAIL("scn was built without CUDA"); }
+void graph_destroy(void*) noexcept {}
+}  // namespace scn::cuda_rt

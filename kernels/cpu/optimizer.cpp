@@ -45,12 +45,13 @@ void sgd_cpu(const ParamTable& table, const Tensor& values, const Tensor& veloci
   T* v = velocity.defined() ? velocity.data<T>() : nullptr;
   const T* g = grads.data<T>();
   const bool use_v = o.momentum != 0.f;
+  const T base_lr = static_cast<T>(o.lr) * (o.lr_scale.defined() ? o.lr_scale.data<T>()[0] : T(1));
   const int64_t tiles = static_cast<int64_t>(table.step_tiles.size());
 #pragma omp parallel for schedule(static)
   for (int64_t t = 0; t < tiles; ++t) {
     const ParamTile& tile = table.step_tiles[static_cast<size_t>(t)];
     const ParamSegment& s = table.segments[static_cast<size_t>(tile.segment)];
-    const T lr = static_cast<T>(o.lr) * static_cast<T>(s.lr_mult);
+    const T lr = base_lr * static_cast<T>(s.lr_mult);
     const T wd = static_cast<T>(o.weight_decay) * static_cast<T>(s.decay_mult);
     T unused = 0;
     for (int64_t i = tile.begin; i < tile.end; ++i)
@@ -136,6 +137,11 @@ void sgd_step(Context& ctx, const ParamTable& table, const Tensor& values, const
   SCN_CHECK(options.momentum == 0.f || velocity.defined(), op, ": momentum ", options.momentum,
             " needs a velocity buffer");
   check_buffers(op, table, {{"values", &values}, {"velocity", &velocity}, {"grads", &grads}});
+  if (options.lr_scale.defined()) {
+    check_shape(op, "lr_scale", options.lr_scale, Shape{1});
+    check_dtype(op, "lr_scale", options.lr_scale, values.dtype());
+    check_same_device(op, {&values, &options.lr_scale});
+  }
   SCN_DISPATCH_CUDA(values, cuda::sgd_step(ctx, table, values, velocity, grads, options));
   if (values.dtype() == DType::f64) return sgd_cpu<double>(table, values, velocity, grads, options);
   sgd_cpu<float>(table, values, velocity, grads, options);

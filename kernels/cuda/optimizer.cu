@@ -45,10 +45,13 @@ struct SgdOp {
   const float* g;
   float lr, momentum, wd;
   bool nesterov;
+  const float* lr_scale;  // null: 1
   struct Local {
     float lr, wd;
   };
-  __device__ Local local(const ParamSegment& s) const { return {lr * s.lr_mult, wd * s.decay_mult}; }
+  __device__ Local local(const ParamSegment& s) const {
+    return {lr * (lr_scale ? lr_scale[0] : 1.f) * s.lr_mult, wd * s.decay_mult};
+  }
   __device__ void at(int64_t i, const Local& l) const {
     float vi = v ? v[i] : 0.f;
     w[i] = sgd_element(w[i], g[i], vi, l.lr, momentum, l.wd, v != nullptr, nesterov);
@@ -121,7 +124,8 @@ void sgd_step(Context& ctx, const ParamTable& table, const Tensor& values, const
            o.lr,
            o.momentum,
            o.weight_decay,
-           o.nesterov};
+           o.nesterov,
+           o.lr_scale.defined() ? o.lr_scale.data<float>() : nullptr};
   const bool vec = aligned16(op.w, op.g, op.v ? op.v : op.w);
   launch_tiles(ctx, op, table.device_step_tiles, table.step_tiles.size(), table, vec);
 }

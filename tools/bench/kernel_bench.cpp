@@ -124,7 +124,7 @@ std::vector<Kernel> kernels() {
                  Tensor v = Tensor::zeros(arena->values().shape(), DType::f32, ctx.device());
                  keep = {arena->values(), arena->grads(), v};
                  return std::function<void()>([&ctx, arena, table, v] {
-                   sgd_step(ctx, *table, arena->values(), v, arena->grads(), SgdOptions{0.01f, 0.9f, 5e-4f, false});
+                   sgd_step(ctx, *table, arena->values(), v, arena->grads(), SgdOptions{0.01f, 0.9f, 5e-4f, false, Tensor()});
                  });
                }});
   k.push_back({"augment_batch", 5, [](Context& ctx, int64_t n, uint64_t seed, std::vector<Tensor>& keep) {

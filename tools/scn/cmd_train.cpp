@@ -35,8 +35,9 @@ void add_train(CLI::App& app, Action& run) {
       install_interrupt_handler();
       TrainSummary s = train(config, o);
       if (s.interrupted) return 130;
+      if (s.last_val_acc < 0) return 0;  // nothing was trained
       std::printf("done: %lld epochs, %.0f images/s, %s accuracy %.2f%% (best %.2f%%), checkpoint %s\n",
-                  static_cast<long long>(s.epochs_done), s.images_per_s, "validation", 100 * s.last_val_acc,
+                  static_cast<long long>(s.epochs_done), s.images_per_s, s.val_name.c_str(), 100 * s.last_val_acc,
                   100 * s.best_val_acc, s.last_checkpoint.c_str());
       return 0;
     };

@@ -1,0 +1,47 @@
+#pragma once
+// One training step on a batch already in place: zero the gradients, forward, softmax cross-entropy (and
+// the epoch's running sums), backward, optimizer update. With `cuda_graph`, full-size steps on a GPU are
+// captured once into a CUDA graph and then replayed with one launch; the labels and the learning rate reach
+// the graph through device buffers written before each replay, so every step follows the schedule.
+#include <memory>
+
+#include "core/stream_graph.h"
+#include "models/net.h"
+#include "models/optimizer.h"
+
+namespace scn {
+
+// Running sums of an epoch, on the device; read only when progress or the epoch's end needs them.
+struct EpochSums {
+  Tensor loss_sum;   // (1) Σ batch·mean loss
+  Tensor counts;     // (2) i32 top-1, top-5 correct
+  Tensor one;        // (1) constant 1
+  int64_t images = 0;
+  void reset(Device device);  // zeroes in place after the first call (graph replays keep the pointers)
+  double loss() const;
+  double accuracy() const;
+};
+
+class TrainStep {
+ public:
+  TrainStep(Net& net, Optimizer& optimizer, double label_smoothing, bool cuda_graph);
+  // x: (B, C, H, W) — with cuda_graph the same tensor, and the same B, every step (a replay reads it);
+  // y: (B) i32 labels.
+  void run(Context& ctx, const Tensor& x, const Tensor& y, double lr, EpochSums& sums);
+  // The last step's mean loss, (1) on the device.
+  const Tensor& mean_loss() const { return mean_loss_; }
+  bool replaying() const { return graph_ && graph_->captured(); }
+
+ private:
+  void compute(Context& ctx, const Tensor& x, const Tensor& y, int64_t batch, double lr, EpochSums& sums);
+  Net& net_;
+  Optimizer& optimizer_;
+  double smoothing_;
+  bool use_graph_;
+  Tensor mean_loss_, per_sample_, dlogits_, labels_, lr_;
+  std::unique_ptr<StreamGraph> graph_;
+  const void* graph_x_ = nullptr;   // the input the graph was captured with
+  int eager_steps_ = 0;             // steps run before capturing (they build plans and buffers)
+};
+
+}  // namespace scn

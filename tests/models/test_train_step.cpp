@@ -1,0 +1,104 @@
+// The training step: a learning rate read from the device gives the same update as one passed from the
+// host; train.cuda_graph refuses what it cannot capture; on a GPU, replayed steps equal eager ones.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "core/safetensors.h"
+#include "kernels/op_case.h"
+#include "models/train_step.h"
+#include "models/trainer.h"
+
+namespace scn::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+const char* kNet = R"(model:
+  input: [1, 8, 8]
+  classes: 3
+  layers:
+    - {type: sparse_code, out: 4, iters: 1, step: auto}
+    - {type: batch_norm}
+    - {type: global_avg_pool}
+    - {type: linear, out: 3}
+)";
+
+TEST(TrainStep, DeviceLearningRateEqualsHostLearningRate) {
+  std::vector<double> after[2];
+  for (int device_lr = 0; device_lr < 2; ++device_lr) {
+    auto net = Net::build(ConfigNode::load_string(kNet, "net.yaml")["model"]);
+    net->initialize(Device::cpu(), 5);
+    net->params().grads().copy_from(random_uniform(net->params().grads().shape(), DType::f32, 5, 1));
+    OptimizerConfig oc;
+    oc.momentum = 0.9;
+    oc.weight_decay = 1e-3;
+    Optimizer opt(oc, net->params());
+    if (device_lr) {
+      opt.step(Context::get(Device::cpu()), 1.0, Tensor::from_vector({0.05}, {1}));
+    } else {
+      opt.step(Context::get(Device::cpu()), 0.05);
+    }
+    after[device_lr] = net->params().values().to_vector();
+  }
+  EXPECT_EQ(after[0], after[1]);
+}
+
+TEST(TrainStep, CudaGraphRefusesTheCpuAdamAndDropout) {
+  auto net = Net::build(ConfigNode::load_string(kNet, "net.yaml")["model"]);
+  net->initialize(Device::cpu(), 5);
+  OptimizerConfig sgd;
+  Optimizer opt(sgd, net->params());
+  try {
+    TrainStep step(*net, opt, 0.0, true);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("train.cuda_graph needs a CUDA device"), std::string::npos) << e.what();
+  }
+  if (cuda_device_count() == 0) return;  // the other refusals need a net on the GPU
+  auto gpu_net = Net::build(ConfigNode::load_string(kNet, "net.yaml")["model"]);
+  gpu_net->initialize(Device::cuda(0), 5);
+  OptimizerConfig adam;
+  adam.type = "adam";
+  Optimizer adam_opt(adam, gpu_net->params());
+  EXPECT_THROW(TrainStep(*gpu_net, adam_opt, 0.0, true), Error);
+}
+
+// Two short runs on the GPU, one replaying a captured step, give the same parameters.
+TEST(TrainStep, GraphReplaysEqualEagerStepsOnTheGpu) {
+  if (cuda_device_count() == 0) GTEST_SKIP() << "no CUDA device on this machine";
+  // Where gpu-check.sh carried it on a device machine, or Debian's package.
+  const char* env = std::getenv("SCN_FASHION_MNIST");
+  const std::string data = env ? env : "/usr/share/datasets/fashion-mnist";
+  if (!fs::exists(data + "/train-images-idx3-ubyte.gz")) GTEST_SKIP() << "Fashion-MNIST is not installed in " << data;
+  std::vector<std::vector<double>> params;
+  for (const char* graph : {"false", "true"}) {
+    const std::string config = std::string(R"(model:
+  input: [1, 28, 28]
+  classes: 10
+  layers:
+    - {type: sparse_code, out: 8, iters: 2, step: auto}
+    - {type: pool, kernel: 2}
+    - {type: batch_norm}
+    - {type: sparse_code, out: 16, iters: 1, step: auto}
+    - {type: global_avg_pool}
+    - {type: linear, out: 10}
+data: {format: fashion_mnist, dir: /usr/share/datasets/fashion-mnist, limit: 640, test_limit: 100}
+optimizer: {type: sgd, lr: 0.02, momentum: 0.9, weight_decay: 5.0e-4}
+schedule: {type: cosine, warmup_epochs: 0.5}
+train: {epochs: 2, batch: 64, device: cuda, deterministic: true, cuda_graph: )") + graph + "}\n";
+    RunConfig rc = RunConfig::parse(ConfigNode::load_string(config, "graph.yaml", {"data.dir=" + data}));
+    const fs::path dir = fs::temp_directory_path() / ("scn_graph_" + std::string(graph) + std::to_string(::getpid()));
+    TrainOptions o;
+    o.out_dir = dir.string();
+    o.quiet = true;
+    train(rc, o);
+    params.push_back(read_safetensors((dir / "last.safetensors").string()).tensors[0].second.to_vector());
+    fs::remove_all(dir);
+  }
+  ASSERT_EQ(params[0].size(), params[1].size());
+  for (size_t i = 0; i < params[0].size(); ++i) EXPECT_NEAR(params[0][i], params[1][i], 1e-6) << "element " << i;
+}
+
+}  // namespace
+}  // namespace scn::test
