@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "core/memory.h"
 #include "core/safetensors.h"
 #include "kernels/op_case.h"
 #include "models/train_step.h"
@@ -42,6 +43,29 @@ TEST(TrainStep, DeviceLearningRateEqualsHostLearningRate) {
     after[device_lr] = net->params().values().to_vector();
   }
   EXPECT_EQ(after[0], after[1]);
+}
+
+// After the first step has sized every buffer, a training step allocates nothing and builds no plan.
+TEST(TrainStep, SteadyStateStepsAllocateNothing) {
+  auto net = Net::build(ConfigNode::load_string(kNet, "net.yaml")["model"]);
+  net->initialize(Device::cpu(), 5);
+  OptimizerConfig oc;
+  Optimizer opt(oc, net->params());
+  TrainStep step(*net, opt, 0.1, false);
+  Context& ctx = Context::get(Device::cpu());
+  Tensor x = random_uniform({6, 1, 8, 8}, DType::f32, 5, 2);
+  Tensor y = Tensor::from_vector({0, 1, 2, 0, 1, 2}, {6}, DType::i32);
+  EpochSums sums;
+  sums.reset(Device::cpu());
+  step.run(ctx, x, y, 0.01, sums);
+  step.run(ctx, x, y, 0.01, sums);
+  const int64_t allocations = memory_stats().allocations();
+  const int64_t plans = ctx.stats().plans_built, grows = ctx.stats().workspace_grows;
+  for (int i = 0; i < 3; ++i) step.run(ctx, x, y, 0.01, sums);
+  EXPECT_EQ(memory_stats().allocations(), allocations);
+  EXPECT_EQ(ctx.stats().plans_built, plans);
+  EXPECT_EQ(ctx.stats().workspace_grows, grows);
+  EXPECT_EQ(sums.images, 30);
 }
 
 TEST(TrainStep, CudaGraphRefusesTheCpuAdamAndDropout) {
