@@ -1,5 +1,7 @@
 #include "models/train_step.h"
 
+#include <algorithm>
+
 #include "kernels/accuracy.h"
 #include "kernels/elementwise.h"
 #include "kernels/softmax_cross_entropy.h"
@@ -32,6 +34,12 @@ TrainStep::TrainStep(Net& net, Optimizer& optimizer, double label_smoothing, boo
     SCN_CHECK(n.type != "dropout", "train.cuda_graph: node '", n.name,
               "' is a dropout layer, whose masks change every step; a captured step would repeat one mask");
   lr_ = Tensor::zeros({1}, DType::f32, net.device());
+}
+
+void TrainStep::invalidate() {
+  graph_.reset();
+  graph_x_ = nullptr;
+  eager_steps_ = std::min(eager_steps_, 1);
 }
 
 void TrainStep::compute(Context& ctx, const Tensor& x, const Tensor& y, int64_t batch, double lr, EpochSums& sums) {

@@ -31,6 +31,9 @@ class TrainStep {
   // The last step's mean loss, (1) on the device.
   const Tensor& mean_loss() const { return mean_loss_; }
   bool replaying() const { return graph_ && graph_->captured(); }
+  // Forgets the capture: after anything that may reallocate the net's buffers (an evaluation with another
+  // batch size), the next step runs eagerly to size them again, and the one after is captured anew.
+  void invalidate();
 
  private:
   void compute(Context& ctx, const Tensor& x, const Tensor& y, int64_t batch, double lr, EpochSums& sums);

@@ -192,6 +192,7 @@ TrainSummary train(const RunConfig& config, const TrainOptions& options) {
     const bool last_epoch = epoch + 1 == tc.epochs;
     if ((epoch + 1) % config.eval.every == 0 || last_epoch) {
       EvalResult ev = evaluate(ctx, *net, val_source, config.eval.batch);
+      train_step.invalidate();  // evaluation resized the net's buffers: a captured step would use stale ones
       row["val_loss"] = ev.loss;
       row["val_acc"] = ev.top1;
       summary.last_val_acc = ev.top1;
