@@ -2,6 +2,20 @@
 
 #include <cstring>
 
+namespace scn {
+
+std::string without_location(const std::string& message) {
+  const auto open = message.rfind(" (");
+  if (open == std::string::npos || message.back() != ')') return message;
+  const std::string inside = message.substr(open + 2, message.size() - open - 3);
+  const auto colon = inside.rfind(':');
+  const bool location = colon != std::string::npos && inside.find(".c") != std::string::npos &&
+                        inside.find(' ') == std::string::npos && colon + 1 < inside.size();
+  return location ? message.substr(0, open) : message;
+}
+
+}  // namespace scn
+
 namespace scn::detail {
 
 [[noreturn]] void throw_error(const char* file, int line, const std::string& what) {

@@ -12,6 +12,9 @@ class Error : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// The message of an scn::Error without the source location its check appends (" (core/x.cpp:12)").
+std::string without_location(const std::string& message);
+
 namespace detail {
 template <class... Args>
 std::string concat(const Args&... args) {

@@ -9,7 +9,15 @@ Dataset load(const RunConfig& c, const std::string& split, int64_t limit) {
   LoadOptions o;
   o.label = c.data.label;
   o.limit = limit > 0 ? limit : -1;
-  return load_dataset(c.data.format, c.data.dir, split, o);
+  try {
+    return load_dataset(c.data.format, c.data.dir, split, o);
+  } catch (const Error& e) {
+    // Say how to get the data, not only what is missing.
+    const std::string what = without_location(e.what());
+    if (what.find("no such file") == std::string::npos) throw;
+    throw Error(what + "; data.dir of " + (c.source.empty() ? std::string("the config") : c.source) +
+                " must hold the " + c.data.format + " files (configs/README.md, section Data, says how to get them)");
+  }
 }
 }  // namespace
 

@@ -1,7 +1,9 @@
 // scn: train, evaluate, inspect, convert, export and profile deep sparse coding networks.
 // Exit status: 0 success, 1 an error (with a message), 2 bad usage (with a one-line reason), 130 interrupted.
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
+#include <string>
 
 #include "commands.h"
 #include "core/error.h"
@@ -30,7 +32,8 @@ int main(int argc, char** argv) {
   try {
     return run ? run() : 2;
   } catch (const scn::Error& e) {
-    std::fprintf(stderr, "scn: error: %s\n", e.what());
+    // The source location of the check helps with bugs, not with a missing file: shown with SCN_VERBOSE=1.
+    std::fprintf(stderr, "scn: error: %s\n", std::getenv("SCN_VERBOSE") ? e.what() : scn::without_location(e.what()).c_str());
     return 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "scn: error: %s\n", e.what());
