@@ -20,7 +20,7 @@ namespace {
 // recompute: true keeps no iterates between forward and backward. The iterates recomputed in backward live
 // here, one set per distinct layer shape and K, shared by the layers of that shape (they run one at a time).
 struct RecomputeScratch {
-  std::map<std::tuple<std::string, std::string, int>, SparseCodeState> by_shape;
+  std::map<std::string, SparseCodeState> by_shape;  // key: input, output and weight shapes, stride, pad, K
 };
 }  // namespace
 
@@ -30,7 +30,10 @@ void SparseCodeLayer::backward(Context& ctx, const Tensors& inputs, const Tensor
   const Tensor& x = inputs.at(0);
   const Tensor dx = grad_inputs.empty() ? Tensor() : grad_inputs[0];
   if (!config_.recompute) return backward_stored(ctx, x, grad_output, dx, s);
-  auto& scratch = ctx.state<RecomputeScratch>().by_shape[{x.shape().str(), output.shape().str(), config_.iters}];
+  const std::string key = x.shape().str() + output.shape().str() + param(weight_).shape().str() + "/" +
+                          std::to_string(config_.stride) + "/" + std::to_string(config_.pad) + "/" +
+                          std::to_string(config_.iters);
+  auto& scratch = ctx.state<RecomputeScratch>().by_shape[key];
   // The recomputed γ_K lands in a scratch copy of the output so the net's output tensor is not rewritten.
   ensure_tensor(scratch.recomputed_output, output.shape(), output.dtype(), output.device());
   scratch.power_vector = s.power_vector;  // step: auto — the forward's power vector, for ∂η/∂W

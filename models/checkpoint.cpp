@@ -61,6 +61,12 @@ CheckpointInfo info_of(const std::string& path, const SafetensorsFile& file) {
   if (mean != file.metadata.end()) info.mean = parse_numbers(path, "normalize_mean", mean->second);
   if (std != file.metadata.end()) info.std = parse_numbers(path, "normalize_std", std->second);
   SCN_CHECK(info.mean.size() == info.std.size(), path, ": normalize_mean and normalize_std differ in length");
+  auto acc = file.metadata.find("val_accuracy");
+  if (acc != file.metadata.end()) {
+    const std::vector<double> v = parse_numbers(path, "val_accuracy", acc->second);
+    SCN_CHECK(v.size() == 1, path, ": metadata 'val_accuracy' must be one number");
+    info.val_accuracy = v[0];
+  }
   return info;
 }
 
@@ -74,6 +80,7 @@ void save_checkpoint(const std::string& path, const Net& net, const CheckpointIn
                                           {"config", info.config},
                                           {"epoch", std::to_string(info.epoch)},
                                           {"step", std::to_string(info.step)}};
+  if (info.val_accuracy >= 0) meta["val_accuracy"] = join_numbers({info.val_accuracy});
   if (!info.mean.empty()) {
     meta["normalize_mean"] = join_numbers(info.mean);
     meta["normalize_std"] = join_numbers(info.std);

@@ -19,6 +19,7 @@ struct CheckpointInfo {
   int64_t step = 0;     // optimizer steps completed
   // The input normalisation the net was trained with (per channel), so evaluation needs no training data.
   std::vector<double> mean, std;
+  double val_accuracy = -1;  // of the evaluation that made a best checkpoint (-1: none)
 };
 
 void save_checkpoint(const std::string& path, const Net& net, const CheckpointInfo& info);

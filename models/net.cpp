@@ -83,6 +83,10 @@ std::unique_ptr<Net> Net::build(const ConfigNode& model) {
     n.state = n.layer->make_state();
     net->nodes_.push_back(std::move(n));
   }
+  // A node nothing reads would get no gradient: say so instead of training it on garbage.
+  for (size_t i = 0; i + 1 < net->nodes_.size(); ++i)
+    if (net->nodes_[i].consumers == 0)
+      layers.at(i).fail("node '" + net->nodes_[i].name + "' is read by no later node (only the last node may be unused)");
   const Shape& last = net->nodes_.back().shape;
   if (!(last.rank() == 1 && last[0] == net->classes_))
     layers.at(layers.size() - 1).fail("the last layer must output one value per class ([" + std::to_string(net->classes_) +

@@ -73,6 +73,8 @@ void TrainStep::run(Context& ctx, const Tensor& x, const Tensor& y, double lr, E
   if (!labels_.defined()) labels_ = Tensor::empty(y.shape(), DType::i32, device);
   labels_.copy_from(y);
   SCN_CHECK(graph_x_ == nullptr || graph_x_ == x.raw(), "a captured training step must read the same input tensor");
+  // A grown workspace freed the buffer the capture points into: capture again.
+  if (graph_ && ctx.stats().workspace_grows != graph_workspace_grows_) invalidate();
   // The first two steps run eagerly (they choose algorithms, size the workspace and allocate every buffer
   // the step uses); the third is captured, and from then on every step replays the capture.
   if (eager_steps_ < 2) {
@@ -83,6 +85,7 @@ void TrainStep::run(Context& ctx, const Tensor& x, const Tensor& y, double lr, E
     graph_ = std::make_unique<StreamGraph>(ctx);
     graph_->capture([&] { compute(ctx, x, labels_, b, lr, sums); });
     graph_x_ = x.raw();
+    graph_workspace_grows_ = ctx.stats().workspace_grows;
   }
   graph_->replay();
 }

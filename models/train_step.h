@@ -45,6 +45,7 @@ class TrainStep {
   std::unique_ptr<StreamGraph> graph_;
   const void* graph_x_ = nullptr;   // the input the graph was captured with
   int eager_steps_ = 0;             // steps run before capturing (they build plans and buffers)
+  int64_t graph_workspace_grows_ = 0;  // the context's workspace generation the capture points into
 };
 
 }  // namespace scn

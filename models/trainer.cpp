@@ -58,8 +58,11 @@ TrainSummary train(const RunConfig& config, const TrainOptions& options) {
   // A batch of one cannot be batch-normalised: the last partial batch is dropped when it has one image.
   // A captured step has one batch size: with cuda_graph every partial batch is dropped.
   int64_t steps_per_epoch = train_source.batches(tc.batch);
-  if (tc.cuda_graph) steps_per_epoch = train_source.size() / tc.batch;
-  if (train_source.size() % tc.batch == 1 && steps_per_epoch > 1) --steps_per_epoch;
+  if (tc.cuda_graph) {
+    steps_per_epoch = train_source.size() / tc.batch;
+  } else if (train_source.size() % tc.batch == 1 && steps_per_epoch > 1) {
+    --steps_per_epoch;
+  }
   SCN_CHECK(steps_per_epoch > 0, "train.batch ", tc.batch, " is larger than the ", train_source.size(), " training images");
 
   fs::create_directories(options.out_dir);
@@ -100,8 +103,8 @@ TrainSummary train(const RunConfig& config, const TrainOptions& options) {
     say(options.resume + " is already at epoch " + std::to_string(start_epoch) + " of " + std::to_string(tc.epochs) +
         ": nothing to train (raise train.epochs to continue)");
 
-  auto save = [&](const std::string& path, int64_t epochs_done) {
-    save_checkpoint(path, *net, {resolved, epochs_done, global_step, data.mean, data.std});
+  auto save = [&](const std::string& path, int64_t epochs_done, double val_accuracy = -1) {
+    save_checkpoint(path, *net, {resolved, epochs_done, global_step, data.mean, data.std, val_accuracy});
     optimizer.save(optimizer_state_path(path));
   };
   // Divergence: stop, and say which checkpoint is the last good one.
@@ -125,7 +128,9 @@ TrainSummary train(const RunConfig& config, const TrainOptions& options) {
   Tensor grad_max = Tensor::empty({1}, DType::f32, device);
   EpochSums meter;
   TrainStep train_step(*net, optimizer, tc.label_smoothing, tc.cuda_graph);
+  // A resumed run keeps the best it had: best.safetensors is replaced only by a better evaluation.
   double best = -1;
+  if (!options.resume.empty() && fs::exists(best_path)) best = read_checkpoint_info(best_path).val_accuracy;
   const auto run_start = Clock::now();
   int64_t images_total = 0;
   // Check every step on the CPU; on a GPU a check is a synchronisation, so only every 25 steps.
@@ -166,7 +171,10 @@ TrainSummary train(const RunConfig& config, const TrainOptions& options) {
                           remaining);
       }
       if (interrupt_requested()) {
-        ctx.synchronize();
+        // Never let an interrupt replace the last good checkpoint with diverged parameters (on a GPU the
+        // guard runs only every few steps).
+        reduce_max_abs(ctx, grad_max, net->params().values());
+        check_finite(train_step.mean_loss().item(), grad_max.item(), epoch, step, lr);
         save(last_path, epoch);
         summary.interrupted = true;
         summary.last_checkpoint = last_path;
@@ -200,7 +208,7 @@ TrainSummary train(const RunConfig& config, const TrainOptions& options) {
       line += buf;
       if (ev.top1 > best) {
         best = ev.top1;
-        save(best_path, epoch + 1);
+        save(best_path, epoch + 1, ev.top1);
         summary.best_checkpoint = best_path;
         summary.best_val_acc = best;
       }

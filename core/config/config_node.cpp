@@ -33,7 +33,24 @@ std::vector<std::string> split_path(const std::string& path) {
   return parts;
 }
 
+void apply_override_checked(YAML::Node root, const std::string& text);
+
+size_t parse_index(const std::string& part, const std::string& text) {
+  const std::string digits = part.size() >= 2 && part.back() == ']' ? part.substr(1, part.size() - 2) : "";
+  if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos)
+    throw ConfigError("command line: override '" + text + "': bad list index '" + part + "'");
+  return std::stoul(digits);
+}
+
 void apply_override(YAML::Node root, const std::string& text) {
+  try {
+    apply_override_checked(root, text);
+  } catch (const YAML::Exception& e) {
+    throw ConfigError("command line: override '" + text + "': the path does not fit the config (" + e.msg + ")");
+  }
+}
+
+void apply_override_checked(YAML::Node root, const std::string& text) {
   const auto eq = text.find('=');
   if (eq == std::string::npos || eq == 0)
     throw ConfigError("command line: override '" + text + "': expected key.path=value");
@@ -51,7 +68,7 @@ void apply_override(YAML::Node root, const std::string& text) {
     YAML::Node cur = chain.back();
     const std::string& p = parts[i];
     if (p.front() == '[') {
-      const size_t idx = std::stoul(p.substr(1, p.size() - 2));
+      const size_t idx = parse_index(p, text);
       if (!cur.IsSequence() || idx >= cur.size())
         throw ConfigError("command line: override '" + text + "': no element " + p + " at that path");
       chain.push_back(cur[idx]);
@@ -61,7 +78,7 @@ void apply_override(YAML::Node root, const std::string& text) {
   }
   const std::string& last = parts.back();
   if (last.front() == '[') {
-    const size_t idx = std::stoul(last.substr(1, last.size() - 2));
+    const size_t idx = parse_index(last, text);
     if (!chain.back().IsSequence() || idx >= chain.back().size())
       throw ConfigError("command line: override '" + text + "': no element " + last + " at that path");
     chain.back()[idx] = parsed;
@@ -146,8 +163,13 @@ void ConfigNode::expect_map() const {
 void ConfigNode::allow_keys(const std::vector<std::string>& allowed) const {
   if (!defined()) return;
   expect_map();
+  std::vector<std::string> seen;
   for (const auto& kv : node_) {
     const std::string key = kv.first.as<std::string>();
+    // yaml-cpp keeps both copies of a repeated key and reads the first: refuse instead of guessing.
+    for (const auto& s : seen)
+      if (s == key) ConfigNode(kv.first, origin_, path_.empty() ? key : path_ + "." + key, line()).fail("key '" + key + "' appears twice");
+    seen.push_back(key);
     bool ok = false;
     for (const auto& a : allowed) ok = ok || a == key;
     if (!ok) {

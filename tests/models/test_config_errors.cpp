@@ -114,6 +114,21 @@ TEST(ConfigErrors, CommandLineOverridesAreCheckedAndNamed) {
   EXPECT_EQ(error_of(kGood, {"train.epoch=3"}).rfind("command line (train.epoch=3): train.epoch: unknown key", 0), 0u);
 }
 
+TEST(ConfigErrors, RepeatedKey) {
+  EXPECT_EQ(error_of(replace(kGood, "iters: 2}", "iters: 2, iters: 3}")),
+            "bad.yaml:6: model.layers[1].iters: key 'iters' appears twice");
+}
+
+TEST(ConfigErrors, BadOverrideIndex) {
+  EXPECT_EQ(error_of(kGood, {"model.layers[one].iters=2"}),
+            "command line: override 'model.layers[one].iters=2': bad list index '[one]'");
+}
+
+TEST(ConfigErrors, NodeReadByNoOtherNode) {
+  EXPECT_EQ(error_of(replace(kGood, "{type: global_avg_pool}", "{type: global_avg_pool, inputs: [l0]}")),
+            "bad.yaml:6: model.layers[1]: node 'l1' is read by no later node (only the last node may be unused)");
+}
+
 TEST(ConfigErrors, MissingFile) {
   try {
     RunConfig::load("/nonexistent/x.yaml");

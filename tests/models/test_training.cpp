@@ -121,6 +121,9 @@ TEST_F(Training, ResumeContinuesTheSameRunBitForBit) {
   ASSERT_EQ(a.tensors.size(), b.tensors.size());
   for (size_t i = 0; i < a.tensors.size(); ++i)
     EXPECT_EQ(a.tensors[i].second.to_vector(), b.tensors[i].second.to_vector()) << a.tensors[i].first;
+  // The resumed run's best checkpoint is the best of both halves.
+  EXPECT_DOUBLE_EQ(read_checkpoint_info(part.file("best.safetensors")).val_accuracy,
+                   read_checkpoint_info(whole.file("best.safetensors")).val_accuracy);
   auto la = lines(whole.file("metrics.jsonl")), lb = lines(part.file("metrics.jsonl"));
   ASSERT_EQ(la.size(), 2u);
   ASSERT_EQ(lb.size(), 2u);
