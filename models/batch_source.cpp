@@ -58,8 +58,7 @@ int64_t BatchSource::batch(Context& ctx, int64_t index, int64_t batch_size, Tens
                     static_cast<int64_t>(data_.width())};
   if (!x.defined() || x.shape() != shape || x.device() != device_) x = Tensor::empty(shape, DType::f32, device_);
   // The key makes a sample's augmentation depend only on (seed, epoch, position in the epoch).
-  const RngKey key{seed_, RngPurpose::augment, static_cast<uint64_t>(epoch_) * static_cast<uint64_t>(size_) +
-                                                   static_cast<uint64_t>(begin)};
+  const RngKey key = augment_key(seed_, epoch_, size_, begin);
   augment_batch(ctx, x, images_, order_.slice(begin, end), mean_, std_, augment_, key);
   y = ordered_labels_.slice(begin, end);
   return b;
