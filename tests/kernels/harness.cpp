@@ -31,6 +31,15 @@ Tensor random_away_from(const Shape& shape, DType dtype, uint64_t seed, int stre
   return Tensor::from_vector(v, shape, dtype);
 }
 
+void expect_error_mentions(const std::function<void()>& f, const std::vector<std::string>& parts) {
+  try {
+    f();
+    ADD_FAILURE() << "expected scn::Error mentioning \"" << (parts.empty() ? "" : parts[0]) << "\"";
+  } catch (const Error& e) {
+    for (const auto& part : parts) EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
+  }
+}
+
 ::testing::AssertionResult all_close(const Tensor& actual, const Tensor& expected, Tolerance tol, const std::string& what) {
   if (!actual.defined() || !expected.defined()) {
     if (actual.defined() == expected.defined()) return ::testing::AssertionSuccess();

@@ -55,6 +55,12 @@ Tensor random_uniform(const Shape& shape, DType dtype, uint64_t seed, int stream
 Tensor random_away_from(const Shape& shape, DType dtype, uint64_t seed, int stream, const Tensor& thresholds,
                         double margin, bool two_sided);
 
+// Runs `f` and expects an scn::Error whose message contains every one of `parts` (the op, the tensor, …).
+void expect_error_mentions(const std::function<void()>& f, const std::vector<std::string>& parts);
+inline void expect_error_mention(const std::function<void()>& f, const std::string& part) {
+  expect_error_mentions(f, std::vector<std::string>{part});
+}
+
 // Element-wise comparison: |a - b| <= atol + rtol·|b| everywhere. On failure the message names the worst
 // index, both values and the error.
 ::testing::AssertionResult all_close(const Tensor& actual, const Tensor& expected, Tolerance tol,

@@ -12,6 +12,7 @@
 #include "core/context.h"
 #include "core/device.h"
 #include "kernels/augment.h"
+#include "kernels/op_case.h"
 
 namespace scn {
 namespace {
@@ -177,14 +178,7 @@ TEST(AugmentBatch, PaddingIsZeroInPixelSpace) {
 }
 
 void expect_error(const std::function<void()>& call, const std::string& part) {
-  try {
-    call();
-    ADD_FAILURE() << "expected scn::Error mentioning '" << part << "'";
-  } catch (const Error& e) {
-    const std::string what = e.what();
-    EXPECT_NE(what.find("augment"), std::string::npos) << what;
-    EXPECT_NE(what.find(part), std::string::npos) << what;
-  }
+  test::expect_error_mentions(call, {"augment", part});
 }
 
 TEST(AugmentBatch, BadArgumentsAreClearErrors) {

@@ -167,24 +167,13 @@ TEST(Conv2dSteadyState, CudnnBuildsAndAllocatesNothing) {
   check_steady_state(ConvEngine::cudnn);
 }
 
-// Expects an scn::Error whose message contains every one of `parts`.
-template <class F>
-void expect_error(F&& f, std::initializer_list<const char*> parts) {
-  try {
-    f();
-    ADD_FAILURE() << "expected scn::Error";
-  } catch (const Error& e) {
-    for (const char* part : parts) EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
-  }
-}
-
 TEST(Conv2dErrors, OutputSizeRule) {
   EXPECT_EQ(conv2d_output_size(7, 3, {1, 1}), 7);
   EXPECT_EQ(conv2d_output_size(7, 3, {2, 1}), 4);
   EXPECT_EQ(conv2d_output_size(8, 3, {2, 1}), 4);
   EXPECT_EQ(conv2d_output_size(9, 4, {2, 0}), 3);
-  expect_error([] { conv2d_output_size(2, 5, {1, 1}); }, {"conv2d_output_size", "kernel 5"});
-  expect_error([] { conv2d_output_size(7, 3, {0, 1}); }, {"conv2d_output_size", "stride"});
+  expect_error_mentions([] { conv2d_output_size(2, 5, {1, 1}); }, {"conv2d_output_size", "kernel 5"});
+  expect_error_mentions([] { conv2d_output_size(7, 3, {0, 1}); }, {"conv2d_output_size", "stride"});
 }
 
 TEST(Conv2dErrors, ShapeMismatchNamesOpAndTensor) {
@@ -192,31 +181,31 @@ TEST(Conv2dErrors, ShapeMismatchNamesOpAndTensor) {
   const Tensor x = Tensor::zeros({2, 3, 7, 9}), w = Tensor::zeros({5, 3, 3, 3});
   const Tensor y = Tensor::zeros({2, 5, 7, 9}), dw = Tensor::zeros({5, 3, 3, 3});
   const ConvParams p{1, 1};
-  expect_error(
+  expect_error_mentions(
       [&] {
         conv2d_forward(ctx, Tensor::zeros({2, 5, 7, 8}), x, w, p);
       },
       {"conv2d_forward", "y has shape [2, 5, 7, 8], expected [2, 5, 7, 9]"});
-  expect_error([&] { conv2d_forward(ctx, y, x, Tensor::zeros({5, 4, 3, 3}), p); }, {"conv2d_forward", "w has shape"});
-  expect_error([&] { conv2d_forward(ctx, y, x, Tensor::zeros({5, 3, 3, 2}), p); }, {"conv2d_forward", "square"});
-  expect_error([&] { conv2d_forward(ctx, y, x.view({2, 3, 63}), w, p); }, {"conv2d_forward", "x has shape"});
-  expect_error(
+  expect_error_mentions([&] { conv2d_forward(ctx, y, x, Tensor::zeros({5, 4, 3, 3}), p); }, {"conv2d_forward", "w has shape"});
+  expect_error_mentions([&] { conv2d_forward(ctx, y, x, Tensor::zeros({5, 3, 3, 2}), p); }, {"conv2d_forward", "square"});
+  expect_error_mentions([&] { conv2d_forward(ctx, y, x.view({2, 3, 63}), w, p); }, {"conv2d_forward", "x has shape"});
+  expect_error_mentions(
       [&] {
         conv2d_backward_data(ctx, Tensor::zeros({2, 3, 7, 9}), Tensor::zeros({2, 5, 6, 9}), w, p);
       },
       {"conv2d_backward_data", "dy has shape"});
-  expect_error(
+  expect_error_mentions(
       [&] {
         conv2d_backward_weights(ctx, Tensor::zeros({5, 3, 2, 2}), x, y, p);
       },
       {"conv2d_backward_weights", "dy has shape"});
-  expect_error(
+  expect_error_mentions(
       [&] {
         conv2d_backward_weights(ctx, dw, x, Tensor::zeros({1, 5, 7, 9}), p);
       },
       {"conv2d_backward_weights", "dy has shape"});
-  expect_error([&] { conv2d_forward(ctx, y, x, w, ConvParams{0, 1}); }, {"conv2d_forward", "stride"});
-  expect_error(
+  expect_error_mentions([&] { conv2d_forward(ctx, y, x, w, ConvParams{0, 1}); }, {"conv2d_forward", "stride"});
+  expect_error_mentions(
       [&] {
         conv2d_forward(ctx, y, x, Tensor::zeros({5, 3, 3, 3}, DType::f64), p);
       },
@@ -228,14 +217,14 @@ TEST(Conv2dErrors, UnsupportedEngineNamesOpAndEngine) {
   const Tensor x = Tensor::zeros({1, 3, 7, 9}, DType::f64), w = Tensor::zeros({5, 3, 3, 3}, DType::f64);
   const Tensor y = Tensor::zeros({1, 5, 7, 9}, DType::f64);
   const ConvParams p{1, 1};
-  expect_error([&] { conv2d_forward(ctx, y, x, w, p, 0, ConvEngine::onednn); }, {"conv2d_forward", "onednn", "f64"});
-  expect_error([&] { conv2d_backward_data(ctx, x, y, w, p, 0, ConvEngine::onednn); },
+  expect_error_mentions([&] { conv2d_forward(ctx, y, x, w, p, 0, ConvEngine::onednn); }, {"conv2d_forward", "onednn", "f64"});
+  expect_error_mentions([&] { conv2d_backward_data(ctx, x, y, w, p, 0, ConvEngine::onednn); },
                {"conv2d_backward_data", "onednn", "f64"});
-  expect_error([&] { conv2d_backward_weights(ctx, w, x, y, p, 0, ConvEngine::onednn); },
+  expect_error_mentions([&] { conv2d_backward_weights(ctx, w, x, y, p, 0, ConvEngine::onednn); },
                {"conv2d_backward_weights", "onednn", "f64"});
   const Tensor xf = x.to(DType::f32), wf = w.to(DType::f32), yf = y.to(DType::f32);
-  expect_error([&] { conv2d_forward(ctx, yf, xf, wf, p, 0, ConvEngine::cudnn); }, {"conv2d_forward", "cudnn", "cpu"});
-  expect_error([&] { conv2d_backward_weights(ctx, wf, xf, yf, p, 0, ConvEngine::cudnn); },
+  expect_error_mentions([&] { conv2d_forward(ctx, yf, xf, wf, p, 0, ConvEngine::cudnn); }, {"conv2d_forward", "cudnn", "cpu"});
+  expect_error_mentions([&] { conv2d_backward_weights(ctx, wf, xf, yf, p, 0, ConvEngine::cudnn); },
                {"conv2d_backward_weights", "cudnn"});
 }
 
@@ -246,11 +235,11 @@ TEST(Conv2dErrors, DeviceMismatchAndCpuEnginesOnGpu) {
   const Tensor x = Tensor::zeros({1, 3, 7, 9}), w = Tensor::zeros({5, 3, 3, 3}), y = Tensor::zeros({1, 5, 7, 9});
   const Tensor xg = x.to(Device::cuda(0)), wg = w.to(Device::cuda(0)), yg = y.to(Device::cuda(0));
   const ConvParams p{1, 1};
-  expect_error([&] { conv2d_forward(gpu, yg, xg, w, p); }, {"conv2d_forward", "different devices"});
-  expect_error([&] { conv2d_backward_data(gpu, xg, yg, w, p); }, {"conv2d_backward_data", "different devices"});
-  expect_error([&] { conv2d_forward(cpu, yg, xg, wg, p); }, {"conv2d_forward", "context"});
-  expect_error([&] { conv2d_forward(gpu, yg, xg, wg, p, 0, ConvEngine::reference); }, {"conv2d_forward", "reference"});
-  expect_error([&] { conv2d_forward(gpu, yg, xg, wg, p, 0, ConvEngine::onednn); }, {"conv2d_forward", "onednn"});
+  expect_error_mentions([&] { conv2d_forward(gpu, yg, xg, w, p); }, {"conv2d_forward", "different devices"});
+  expect_error_mentions([&] { conv2d_backward_data(gpu, xg, yg, w, p); }, {"conv2d_backward_data", "different devices"});
+  expect_error_mentions([&] { conv2d_forward(cpu, yg, xg, wg, p); }, {"conv2d_forward", "context"});
+  expect_error_mentions([&] { conv2d_forward(gpu, yg, xg, wg, p, 0, ConvEngine::reference); }, {"conv2d_forward", "reference"});
+  expect_error_mentions([&] { conv2d_forward(gpu, yg, xg, wg, p, 0, ConvEngine::onednn); }, {"conv2d_forward", "onednn"});
 }
 
 }  // namespace

@@ -16,15 +16,6 @@ namespace {
 
 Context& cpu() { return Context::get(Device::cpu()); }
 
-void expect_error_mentions(const std::function<void()>& f, const std::vector<std::string>& words) {
-  try {
-    f();
-    ADD_FAILURE() << "expected scn::Error";
-  } catch (const Error& e) {
-    for (const auto& w : words) EXPECT_NE(std::string(e.what()).find(w), std::string::npos) << e.what();
-  }
-}
-
 // Runs f with the given OpenMP thread count, then restores the previous one.
 template <class F>
 auto with_threads(int n, F f) {

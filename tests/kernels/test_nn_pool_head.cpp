@@ -26,16 +26,6 @@ double dot(const Tensor& a, const Tensor& b) {
   return s;
 }
 
-template <class F>
-void expect_error(F f, const std::string& part) {
-  try {
-    f();
-    ADD_FAILURE() << "expected scn::Error mentioning \"" << part << "\"";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
-  }
-}
-
 Tensor labels_of(std::vector<double> v) { return Tensor::from_vector(v, {static_cast<int64_t>(v.size())}, DType::i32); }
 
 // ---- pooling ---------------------------------------------------------------------------------------------------
@@ -109,15 +99,15 @@ TEST(NnPool, BackwardIsTheAdjointOfForward) {
 TEST(NnPool, RejectsBadArguments) {
   Tensor x = Tensor::zeros({1, 2, 7, 9}), y = Tensor::empty({1, 2, 4, 5}),
          idx = Tensor::empty({1, 2, 4, 5}, DType::i32);
-  expect_error([&] { max_pool2d_forward(cpu(), y, idx, x, {2, 2, 2}); }, "pad");
-  expect_error([&] { avg_pool2d_forward(cpu(), y, x, {11, 2, 0}); }, "smaller than the kernel");
-  expect_error([&] { avg_pool2d_forward(cpu(), y, x, {2, 0, 0}); }, "stride");
-  expect_error([&] { max_pool2d_forward(cpu(), y, idx, x, {2, 2, 0}); }, "y has shape");
-  expect_error([&] { max_pool2d_forward(cpu(), y, Tensor::empty({1, 2, 4, 5}), x, {3, 2, 1}); }, "indices");
+  expect_error_mention([&] { max_pool2d_forward(cpu(), y, idx, x, {2, 2, 2}); }, "pad");
+  expect_error_mention([&] { avg_pool2d_forward(cpu(), y, x, {11, 2, 0}); }, "smaller than the kernel");
+  expect_error_mention([&] { avg_pool2d_forward(cpu(), y, x, {2, 0, 0}); }, "stride");
+  expect_error_mention([&] { max_pool2d_forward(cpu(), y, idx, x, {2, 2, 0}); }, "y has shape");
+  expect_error_mention([&] { max_pool2d_forward(cpu(), y, Tensor::empty({1, 2, 4, 5}), x, {3, 2, 1}); }, "indices");
   // Corrupt indices are refused, not written through.
   Tensor bad = Tensor::from_vector(std::vector<double>(40, 1000.0), {1, 2, 4, 5}, DType::i32);
-  expect_error([&] { max_pool2d_backward(cpu(), Tensor::empty(x.shape()), y, bad, {3, 2, 1}); }, "indices[0]");
-  expect_error([&] { global_avg_pool_forward(cpu(), Tensor::empty({1, 3}), x); }, "y has shape");
+  expect_error_mention([&] { max_pool2d_backward(cpu(), Tensor::empty(x.shape()), y, bad, {3, 2, 1}); }, "indices[0]");
+  expect_error_mention([&] { global_avg_pool_forward(cpu(), Tensor::empty({1, 3}), x); }, "y has shape");
 }
 
 // ---- linear ----------------------------------------------------------------------------------------------------
@@ -140,15 +130,15 @@ TEST(NnLinear, BackwardIsTheAdjointAndAccumulates) {
 
 TEST(NnLinear, RejectsBadArguments) {
   Tensor x = Tensor::zeros({3, 17}), w = Tensor::zeros({5, 17});
-  expect_error([&] { linear_forward(cpu(), Tensor::empty({3, 5}), x, Tensor::zeros({5, 16}), Tensor()); }, "w has");
-  expect_error([&] { linear_forward(cpu(), Tensor::empty({3, 4}), x, w, Tensor()); }, "y has shape");
-  expect_error([&] { linear_forward(cpu(), Tensor::empty({3, 5}), x, w, Tensor::zeros({4})); }, "b has shape");
-  expect_error(
+  expect_error_mention([&] { linear_forward(cpu(), Tensor::empty({3, 5}), x, Tensor::zeros({5, 16}), Tensor()); }, "w has");
+  expect_error_mention([&] { linear_forward(cpu(), Tensor::empty({3, 4}), x, w, Tensor()); }, "y has shape");
+  expect_error_mention([&] { linear_forward(cpu(), Tensor::empty({3, 5}), x, w, Tensor::zeros({4})); }, "b has shape");
+  expect_error_mention(
       [&] {
         linear_forward(cpu(), Tensor::empty({3, 5}), Tensor::zeros({3, 1, 17}), w, Tensor());
       },
       "flatten");
-  expect_error(
+  expect_error_mention(
       [&] {
         linear_backward(cpu(), Tensor::empty({3, 17}), Tensor(), Tensor(), Tensor::zeros({3, 5}), x, Tensor(), false);
       },
@@ -194,19 +184,19 @@ TEST(NnSoftmaxXent, HugeLogitsStayFinite) {
 
 TEST(NnSoftmaxXent, LabelOutOfRangeIsAnErrorOnTheCpu) {
   Tensor z = Tensor::zeros({3, 4}), loss = Tensor::empty({3});
-  expect_error(
+  expect_error_mention(
       [&] {
         softmax_cross_entropy_forward(cpu(), loss, Tensor(), Tensor(), z, labels_of({0, 4, 1}), 0);
       },
       "labels[1] = 4");
-  expect_error(
+  expect_error_mention(
       [&] {
         softmax_cross_entropy_backward(cpu(), Tensor::empty({3, 4}), Tensor::zeros({3}), z, labels_of({0, 1, -1}), 0);
       },
       "labels[2] = -1");
-  expect_error([&] { softmax_cross_entropy_forward(cpu(), loss, Tensor(), Tensor(), z, Tensor::zeros({3}), 0); },
+  expect_error_mention([&] { softmax_cross_entropy_forward(cpu(), loss, Tensor(), Tensor(), z, Tensor::zeros({3}), 0); },
                "i32");
-  expect_error(
+  expect_error_mention(
       [&] {
         softmax_cross_entropy_forward(cpu(), loss, Tensor(), Tensor(), z, labels_of({0, 1, 2}), 1.5);
       },
@@ -230,12 +220,12 @@ TEST(NnAccuracy, TiesGoToTheLowerClassAndCountsAccumulate) {
 
 TEST(NnAccuracy, RejectsBadArguments) {
   Tensor z = Tensor::zeros({2, 3});
-  expect_error(
+  expect_error_mention(
       [&] {
         accuracy_counts(cpu(), Tensor::empty({2}, DType::i32), z, labels_of({0, 3}), false);
       },
       "labels[1] = 3");
-  expect_error([&] { accuracy_counts(cpu(), Tensor::empty({2}), z, labels_of({0, 1}), false); }, "counts");
+  expect_error_mention([&] { accuracy_counts(cpu(), Tensor::empty({2}), z, labels_of({0, 1}), false); }, "counts");
 }
 
 }  // namespace

@@ -41,15 +41,6 @@ void build(ParamArena& arena, Device device) {
     fill_uniform(Context::get(device), arena.value(i), -1.f, 1.f, RngKey{5, RngPurpose::init, uint64_t(i) << 20});
 }
 
-void expect_error_mentions(const std::function<void()>& f, const std::vector<std::string>& words) {
-  try {
-    f();
-    ADD_FAILURE() << "expected scn::Error";
-  } catch (const Error& e) {
-    for (const auto& w : words) EXPECT_NE(std::string(e.what()).find(w), std::string::npos) << e.what();
-  }
-}
-
 TEST(ParamTable, TilesCoverTrainableAndProjectedParametersExactlyOnce) {
   ParamArena arena;
   build(arena, Device::cpu());

@@ -15,15 +15,6 @@ namespace {
 
 Context& cpu() { return Context::get(Device::cpu()); }
 
-void expect_error_mentions(const std::function<void()>& f, const std::vector<std::string>& words) {
-  try {
-    f();
-    ADD_FAILURE() << "expected scn::Error";
-  } catch (const Error& e) {
-    for (const auto& w : words) EXPECT_NE(std::string(e.what()).find(w), std::string::npos) << e.what();
-  }
-}
-
 TEST(IstaUpdate, FirstCodeWithUnitStepIsTheCnnLayer) {
   // K = 0, η = 1, nonneg: γ₀ = ReLU(b − θ) exactly.
   const Shape shape{1, 5, 7, 9};
