@@ -3,11 +3,14 @@
 # Works as root on a fresh Debian 12 machine, with or without CUDA (nvcc on PATH or in /usr/local/cuda).
 #   SCN_SKIP_APT=1   do not touch packages      SCN_BUILD_DIR=dir   build elsewhere
 #   SCN_CUDA=AUTO|ON|OFF                          SCN_JOBS=N          parallel build jobs
+#   SCN_TARGETS="scn ..."  build only these targets (the quick start builds just the scn command)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(cmake g++ make pkg-config libyaml-cpp-dev libdnnl-dev libgtest-dev libbenchmark-dev zlib1g-dev
-          libcli11-dev nlohmann-json3-dev libjpeg-dev libpng-dev libfftw3-dev dataset-fashion-mnist
+# ocl-icd-opencl-dev: Debian's oneDNN CMake config calls find_package(OpenCL) (its GPU runtime is OpenCL), so
+# the build needs OpenCL's headers and library even though scn never uses oneDNN on a GPU.
+packages=(cmake g++ make pkg-config libyaml-cpp-dev libdnnl-dev ocl-icd-opencl-dev libgtest-dev libbenchmark-dev
+          zlib1g-dev libcli11-dev nlohmann-json3-dev libjpeg-dev libpng-dev libfftw3-dev dataset-fashion-mnist
           python3 python3-matplotlib python3-numpy)
 
 if [ "${SCN_SKIP_APT:-0}" != 1 ]; then
@@ -32,4 +35,6 @@ fi
 build=${SCN_BUILD_DIR:-build}
 jobs=${SCN_JOBS:-$(nproc)}
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DSCN_CUDA="${SCN_CUDA:-AUTO}" >/dev/null
-cmake --build "$build" -j "$jobs"
+targets=()
+for t in ${SCN_TARGETS:-}; do targets+=(--target "$t"); done
+cmake --build "$build" -j "$jobs" "${targets[@]}"
