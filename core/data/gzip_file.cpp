@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "core/error.h"
+#include "core/input_limits.h"
 
 namespace scn {
 
@@ -25,6 +26,8 @@ std::vector<uint8_t> read_plain(const std::string& path) {
   std::ifstream in(path, std::ios::binary | std::ios::ate);
   SCN_CHECK(in, path, ": cannot open the file");
   const std::streamsize size = in.tellg();
+  SCN_CHECK(size >= 0, path, ": cannot tell the file's size");
+  check_input_size(path, "the file", static_cast<uint64_t>(size), InputKind::data_file);
   std::vector<uint8_t> bytes(static_cast<size_t>(size));
   in.seekg(0);
   in.read(reinterpret_cast<char*>(bytes.data()), size);
@@ -38,8 +41,16 @@ std::vector<uint8_t> read_gzip(const std::string& path) {
   gzbuffer(gz, 1 << 17);
   std::vector<uint8_t> bytes;
   size_t used = 0;
+  // The stream's length is known only at its end: read at most one byte past the budget, so a gzip bomb is
+  // refused after `limit` bytes instead of exhausting memory.
+  const size_t limit = static_cast<size_t>(input_limit(InputKind::data_file));
   for (;;) {
-    if (bytes.size() - used < (1u << 20)) bytes.resize(std::max<size_t>(bytes.size() * 2, used + (1u << 20)));
+    if (used > limit) {
+      gzclose(gz);
+      fail_input_size(path, "the decompressed data", InputKind::data_file);
+    }
+    if (bytes.size() - used < (1u << 20))
+      bytes.resize(std::min(std::max<size_t>(bytes.size() * 2, used + (1u << 20)), limit + 1));
     const int got = gzread(gz, bytes.data() + used, static_cast<unsigned>(bytes.size() - used));
     if (got <= 0) {
       // gzread returns -1 on a truncated stream ("unexpected end of file") or a CRC/format error; 0 only at
@@ -69,10 +80,12 @@ std::vector<uint8_t> read_data_file(const std::string& path) {
 
 std::optional<std::string> find_data_file(const std::string& dir, const std::string& name) {
   std::error_code ec;
-  for (const std::string& candidate : {name, name + ".gz"}) {
-    const std::string path = (fs::path(dir) / candidate).string();
-    if (fs::is_regular_file(path, ec)) return path;
-  }
+  const std::string plain = (fs::path(dir) / name).string(), gz = plain + ".gz";
+  const bool has_plain = fs::is_regular_file(plain, ec), has_gz = fs::is_regular_file(gz, ec);
+  // Two copies may differ; reading one of them silently would hide which data trained the net.
+  SCN_CHECK(!(has_plain && has_gz), plain, " and ", gz, " both exist: remove one of them");
+  if (has_plain) return plain;
+  if (has_gz) return gz;
   return std::nullopt;
 }
 

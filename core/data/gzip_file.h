@@ -12,7 +12,7 @@ namespace scn {
 // corrupt files throw scn::Error naming `path`.
 std::vector<uint8_t> read_data_file(const std::string& path);
 
-// `dir/name` if it exists, else `dir/name.gz` if that exists, else nothing.
+// `dir/name` if it exists, else `dir/name.gz` if that exists, else nothing; both existing is an error.
 std::optional<std::string> find_data_file(const std::string& dir, const std::string& name);
 
 // As find_data_file, but a missing file is an scn::Error naming both paths it tried.

@@ -14,6 +14,7 @@
 #include "core/data/gzip_file.h"
 #include "core/data/image.h"
 #include "core/error.h"
+#include "core/input_limits.h"
 
 namespace scn {
 
@@ -29,6 +30,7 @@ struct JpegErrorManager {
 struct JpegJob {
   const uint8_t* data;
   size_t size;
+  uint64_t claimed_pixels;  // width × height of the header, set when it exceeds the pixel budget
   RgbImage* out;
   jpeg_decompress_struct cinfo;
   JpegErrorManager err;
@@ -40,12 +42,12 @@ void jpeg_error_exit(j_common_ptr cinfo) {
   longjmp(err->jump, 1);
 }
 
-// Warnings are silent, except that a premature end of data (libjpeg pads the image with grey and goes on)
-// makes the file count as truncated.
+// Warnings are silent, except that a premature end of data (libjpeg pads the image with grey and goes on:
+// the source's fake EOI, then the entropy decoder hitting that marker) makes the file count as truncated.
 void jpeg_emit_message(j_common_ptr cinfo, int level) {
   if (level >= 0) return;
   auto* err = reinterpret_cast<JpegErrorManager*>(cinfo->err);
-  if (cinfo->err->msg_code == JWRN_JPEG_EOF) {
+  if (cinfo->err->msg_code == JWRN_JPEG_EOF || cinfo->err->msg_code == JWRN_HIT_MARKER) {
     err->truncated = true;
     (*cinfo->err->format_message)(cinfo, err->message);
   }
@@ -67,6 +69,13 @@ bool decode_jpeg_unsafe(JpegJob* job) {
   jpeg_create_decompress(cinfo);
   jpeg_mem_src(cinfo, job->data, static_cast<unsigned long>(job->size));
   jpeg_read_header(cinfo, TRUE);
+  // Nothing is allocated for an image larger than the budget (a small file may claim 65500² pixels).
+  const uint64_t pixels = static_cast<uint64_t>(cinfo->image_width) * cinfo->image_height;
+  if (pixels > input_limit(InputKind::image)) {
+    job->claimed_pixels = pixels;
+    jpeg_destroy_decompress(cinfo);
+    return false;
+  }
   const bool cmyk = cinfo->jpeg_color_space == JCS_CMYK || cinfo->jpeg_color_space == JCS_YCCK;
   cinfo->out_color_space = cmyk ? JCS_CMYK : JCS_RGB;  // libjpeg replicates grey into RGB itself
   jpeg_start_decompress(cinfo);
@@ -106,6 +115,7 @@ RgbImage decode_jpeg(const uint8_t* data, size_t size, const std::string& name) 
   job.size = size;
   job.out = &image;
   const bool ok = decode_jpeg_unsafe(&job);
+  if (job.claimed_pixels) check_input_size(name, "the JPEG's image", job.claimed_pixels, InputKind::image);
   SCN_CHECK(ok, name, ": corrupt JPEG (libjpeg: ", job.err.message, ")");
   SCN_CHECK(!job.err.truncated, name, ": truncated JPEG (libjpeg: ", job.err.message, ")");
   return image;
@@ -116,6 +126,11 @@ RgbImage decode_png(const uint8_t* data, size_t size, const std::string& name) {
   std::memset(&png, 0, sizeof png);
   png.version = PNG_IMAGE_VERSION;
   SCN_CHECK(png_image_begin_read_from_memory(&png, data, size), name, ": corrupt PNG (libpng: ", png.message, ")");
+  const uint64_t pixels = static_cast<uint64_t>(png.width) * png.height;
+  if (pixels > input_limit(InputKind::image)) {
+    png_image_free(&png);
+    check_input_size(name, "the PNG's image", pixels, InputKind::image);
+  }
   png.format = PNG_FORMAT_RGBA;  // grey is replicated, 16-bit reduced, palettes expanded
   std::vector<uint8_t> rgba(PNG_IMAGE_SIZE(png));
   const int ok = png_image_finish_read(&png, nullptr, rgba.data(), 0, nullptr);
