@@ -15,6 +15,12 @@ class Error : public std::runtime_error {
 // The message of an scn::Error without the source location its check appends (" (core/x.cpp:12)").
 std::string without_location(const std::string& message);
 
+// `text` cut to at most `max` characters ("abc… (20971520 characters)"), for echoing user input in messages.
+std::string shorten(const std::string& text, size_t max = 80);
+
+// "1.5 GiB", "900 B": sizes for people.
+std::string format_bytes(double bytes);
+
 namespace detail {
 template <class... Args>
 std::string concat(const Args&... args) {

@@ -20,10 +20,10 @@ class ConvLayer : public Layer {
  public:
   explicit ConvLayer(const ConfigNode& node) {
     node.allow_keys(layer_keys({"out", "kernel", "stride", "pad", "bias", "init"}));
-    c_.out = node.require("out").as_positive_int();
-    c_.kernel = static_cast<int>(node.get_positive_int("kernel", 3));
-    c_.stride = static_cast<int>(node.get_positive_int("stride", 1));
-    c_.pad = static_cast<int>(node.get_nonneg_int("pad", c_.kernel / 2));
+    c_.out = node.require("out").as_positive_int(kMaxChannels);
+    c_.kernel = static_cast<int>(node.get_positive_int("kernel", 3, kMaxKernel));
+    c_.stride = static_cast<int>(node.get_positive_int("stride", 1, kMaxKernel));
+    c_.pad = static_cast<int>(node.get_nonneg_int("pad", c_.kernel / 2, kMaxKernel));
     c_.bias = node.get_bool("bias", true);
     c_.init = WeightInit::parse(node["init"], "kaiming");
   }

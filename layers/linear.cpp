@@ -12,7 +12,7 @@ class LinearLayer : public Layer {
  public:
   explicit LinearLayer(const ConfigNode& node) {
     node.allow_keys(layer_keys({"out", "bias", "init"}));
-    out_ = node.require("out").as_positive_int();
+    out_ = node.require("out").as_positive_int(kMaxChannels);
     bias_on_ = node.get_bool("bias", true);
     init_ = WeightInit::parse(node["init"], "uniform");
   }

@@ -16,9 +16,9 @@ class PoolLayer : public Layer {
   explicit PoolLayer(const ConfigNode& node) {
     node.allow_keys(layer_keys({"mode", "kernel", "stride", "pad"}));
     max_ = node.get_enum("mode", "max", {"max", "avg"}) == "max";
-    p_.kernel = static_cast<int>(node.get_positive_int("kernel", 2));
-    p_.stride = static_cast<int>(node.get_positive_int("stride", p_.kernel));
-    p_.pad = static_cast<int>(node.get_nonneg_int("pad", 0));
+    p_.kernel = static_cast<int>(node.get_positive_int("kernel", 2, kMaxKernel));
+    p_.stride = static_cast<int>(node.get_positive_int("stride", p_.kernel, kMaxKernel));
+    p_.pad = static_cast<int>(node.get_nonneg_int("pad", 0, kMaxKernel));
   }
   std::string type() const override { return "pool"; }
   Shape output_shape(const Shapes& in) override {

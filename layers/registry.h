@@ -36,4 +36,10 @@ inline const std::vector<std::string>& common_layer_keys() {
 // common_layer_keys() + `own`.
 std::vector<std::string> layer_keys(std::initializer_list<const char*> own);
 
+// Bounds of the sizes a layer's config may ask for: far above any real net, low enough that shapes, FLOP
+// counts and byte sizes stay well inside 64 bits (and inside `int` where the kernels take one).
+inline constexpr int64_t kMaxChannels = 1 << 16;  // channels, classes, input sizes
+inline constexpr int64_t kMaxKernel = 64;         // kernel, stride and pad of convolutions and pools
+inline constexpr int64_t kMaxPursuitIters = 10000;
+
 }  // namespace scn

@@ -1,5 +1,7 @@
 #include "models/run_config.h"
 
+#include <limits>
+
 namespace scn {
 
 namespace {
@@ -32,7 +34,7 @@ DataConfig parse_data(const ConfigNode& n) {
   ConfigNode aug = n["augment"];
   if (aug.defined()) {
     aug.allow_keys({"crop_pad", "flip"});
-    d.crop_pad = aug.get_nonneg_int("crop_pad", 0);
+    d.crop_pad = aug.get_nonneg_int("crop_pad", 0, 64);
     d.flip = aug.get_bool("flip", false);
   }
   return d;
@@ -67,7 +69,7 @@ ScheduleConfig parse_schedule(const ConfigNode& n) {
   n.allow_keys({"type", "milestones", "step_size", "gamma", "min_lr", "warmup_epochs"});
   s.type = n.get_enum("type", s.type, {"constant", "step", "multistep", "cosine"});
   if (n["milestones"].defined()) {
-    s.milestones = n["milestones"].as_int_list();
+    s.milestones = n["milestones"].as_int_list(1, ConfigNode::kMaxInt);
     for (size_t i = 0; i < s.milestones.size(); ++i)
       if (s.milestones[i] <= 0 || (i && s.milestones[i] <= s.milestones[i - 1]))
         n["milestones"].fail("expected increasing positive epochs");
@@ -76,6 +78,7 @@ ScheduleConfig parse_schedule(const ConfigNode& n) {
   s.step_size = n.get_positive_int("step_size", s.step_size);
   s.gamma = n.get_positive_double("gamma", s.gamma);
   s.min_lr = n.get_double("min_lr", 0.0);
+  if (s.min_lr < 0) n["min_lr"].fail("expected a non-negative number");
   s.warmup_epochs = n.get_double("warmup_epochs", 0.0);
   if (s.warmup_epochs < 0) n["warmup_epochs"].fail("expected a non-negative number");
   return s;
@@ -84,17 +87,21 @@ ScheduleConfig parse_schedule(const ConfigNode& n) {
 TrainConfig parse_train(const ConfigNode& n) {
   TrainConfig t;
   if (!n.defined()) return t;
-  n.allow_keys({"epochs", "batch", "label_smoothing", "deterministic", "checkpoint_every", "cuda_graph", "device",
-                "threads"});
+  n.allow_keys({"epochs", "batch", "label_smoothing", "deterministic", "checkpoint_every", "checkpoint_minutes",
+                "cuda_graph", "device", "threads", "max_loss_factor"});
   t.epochs = n.get_positive_int("epochs", t.epochs);
-  t.batch = n.get_positive_int("batch", t.batch);
+  t.batch = n.get_positive_int("batch", t.batch, 1 << 20);
   t.label_smoothing = n.get_double("label_smoothing", 0.0);
   if (t.label_smoothing < 0 || t.label_smoothing >= 1) n["label_smoothing"].fail("expected a number in [0, 1)");
   t.deterministic = n.get_bool("deterministic", false);
   t.checkpoint_every = n.get_positive_int("checkpoint_every", 1);
   t.cuda_graph = n.get_bool("cuda_graph", false);
   t.device = n.get_string("device", t.device);
-  t.threads = n.get_nonneg_int("threads", 0);
+  t.threads = n.get_nonneg_int("threads", 0, 4096);
+  t.checkpoint_minutes = n.get_double("checkpoint_minutes", t.checkpoint_minutes);
+  if (t.checkpoint_minutes < 0) n["checkpoint_minutes"].fail("expected a non-negative number of minutes");
+  t.max_loss_factor = n.get_double("max_loss_factor", t.max_loss_factor);
+  if (t.max_loss_factor != 0 && t.max_loss_factor <= 1) n["max_loss_factor"].fail("expected 0 (off) or a number above 1");
   return t;
 }
 
@@ -115,14 +122,14 @@ RunConfig RunConfig::parse(const ConfigNode& root) {
   if (ev.defined()) {
     ev.allow_keys({"every", "batch"});
     c.eval.every = ev.get_positive_int("every", 1);
-    c.eval.batch = ev.get_positive_int("batch", 256);
+    c.eval.batch = ev.get_positive_int("batch", 256, 1 << 20);
   }
   ConfigNode out = root["output"];
   if (out.defined()) {
     out.allow_keys({"dir"});
     c.output.dir = out.get_string("dir", "");
   }
-  c.seed = static_cast<uint64_t>(root.get_nonneg_int("seed", 0));
+  c.seed = static_cast<uint64_t>(root.get_nonneg_int("seed", 0, std::numeric_limits<int64_t>::max()));
   return c;
 }
 
@@ -180,6 +187,8 @@ YAML::Node RunConfig::to_yaml(const YAML::Node& model) const {
   t["cuda_graph"] = train.cuda_graph;
   t["device"] = train.device;
   t["threads"] = train.threads;
+  t["checkpoint_minutes"] = train.checkpoint_minutes;
+  t["max_loss_factor"] = train.max_loss_factor;
   root["train"] = t;
   root["eval"]["every"] = eval.every;
   root["eval"]["batch"] = eval.batch;

@@ -48,7 +48,9 @@ struct TrainConfig {
   int64_t checkpoint_every = 1;            // epochs between checkpoints (the last epoch always saves)
   bool cuda_graph = false;                 // capture the training step in a CUDA graph (GPU, sgd)
   std::string device = "auto";             // cpu | cuda | cuda:N | auto
-  int64_t threads = 0;                     // CPU threads (0: all cores)
+  int64_t threads = 0;                     // CPU threads (0: all cores; never more than the machine has)
+  double checkpoint_minutes = 10;          // also save last.safetensors mid-epoch this often (0: never)
+  double max_loss_factor = 100;            // stop when a step's loss exceeds this × the first step's (0: never)
 };
 
 struct EvalConfig {

@@ -1,8 +1,12 @@
 #include "core/config/config_node.h"
 
 #include <cmath>
+#include <cstdio>
 #include <fstream>
+#include <limits>
 #include <sstream>
+
+#include "core/input_limits.h"
 
 namespace scn {
 
@@ -38,7 +42,10 @@ void apply_override_checked(YAML::Node root, const std::string& text);
 size_t parse_index(const std::string& part, const std::string& text) {
   const std::string digits = part.size() >= 2 && part.back() == ']' ? part.substr(1, part.size() - 2) : "";
   if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos)
-    throw ConfigError("command line: override '" + text + "': bad list index '" + part + "'");
+    throw ConfigError("command line: override '" + shorten(text) + "': bad list index '" + shorten(part) + "'");
+  // No list in a config is this long; the bound also keeps the number from overflowing.
+  if (digits.size() > 6)
+    throw ConfigError("command line: override '" + shorten(text) + "': list index " + shorten(part) + " is out of range");
   return std::stoul(digits);
 }
 
@@ -46,22 +53,25 @@ void apply_override(YAML::Node root, const std::string& text) {
   try {
     apply_override_checked(root, text);
   } catch (const YAML::Exception& e) {
-    throw ConfigError("command line: override '" + text + "': the path does not fit the config (" + e.msg + ")");
+    throw ConfigError("command line: override '" + shorten(text) + "': the path does not fit the config (" + e.msg + ")");
   }
 }
 
 void apply_override_checked(YAML::Node root, const std::string& text) {
   const auto eq = text.find('=');
   if (eq == std::string::npos || eq == 0)
-    throw ConfigError("command line: override '" + text + "': expected key.path=value");
+    throw ConfigError("command line: override '" + shorten(text) + "': expected key.path=value");
   const std::string key = text.substr(0, eq), value = text.substr(eq + 1);
+  if (value.find_first_not_of(" \t") == std::string::npos)
+    throw ConfigError("command line: override '" + shorten(text) + "': no value after '=' (leave the key out to keep the config's value)");
   YAML::Node parsed;
   try {
     parsed = YAML::Load(value);
   } catch (const YAML::Exception& e) {
-    throw ConfigError("command line: override '" + text + "': value is not valid YAML: " + e.msg);
+    throw ConfigError("command line: override '" + shorten(text) + "': value is not valid YAML: " + e.msg);
   }
   std::vector<std::string> parts = split_path(key);
+  if (parts.empty()) throw ConfigError("command line: override '" + shorten(text) + "': expected key.path=value");
   // yaml-cpp nodes are handles: walk down with references, creating maps as needed.
   std::vector<YAML::Node> chain{root};
   for (size_t i = 0; i + 1 < parts.size(); ++i) {
@@ -70,7 +80,7 @@ void apply_override_checked(YAML::Node root, const std::string& text) {
     if (p.front() == '[') {
       const size_t idx = parse_index(p, text);
       if (!cur.IsSequence() || idx >= cur.size())
-        throw ConfigError("command line: override '" + text + "': no element " + p + " at that path");
+        throw ConfigError("command line: override '" + shorten(text) + "': no element " + p + " at that path");
       chain.push_back(cur[idx]);
     } else {
       chain.push_back(cur[p]);
@@ -80,7 +90,7 @@ void apply_override_checked(YAML::Node root, const std::string& text) {
   if (last.front() == '[') {
     const size_t idx = parse_index(last, text);
     if (!chain.back().IsSequence() || idx >= chain.back().size())
-      throw ConfigError("command line: override '" + text + "': no element " + last + " at that path");
+      throw ConfigError("command line: override '" + shorten(text) + "': no element " + last + " at that path");
     chain.back()[idx] = parsed;
   } else {
     chain.back()[last] = parsed;
@@ -111,11 +121,22 @@ ConfigNode::ConfigNode(YAML::Node node, std::shared_ptr<const ConfigOrigin> orig
     : node_(std::move(node)), origin_(std::move(origin)), path_(std::move(path)), parent_line_(parent_line) {}
 
 ConfigNode ConfigNode::load_file(const std::string& file, const std::vector<std::string>& overrides) {
-  std::ifstream in(file);
+  std::ifstream in(file, std::ios::binary);
   if (!in) throw ConfigError(file + ": cannot read the config file");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return load(ss.str(), file, overrides);
+  // Read at most one byte past the budget: a config is a few kilobytes, and /dev/zero never ends.
+  const uint64_t limit = input_limit(InputKind::config);
+  std::string text(static_cast<size_t>(limit) + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  if (in.bad()) throw ConfigError(file + ": cannot read the config file");
+  text.resize(static_cast<size_t>(in.gcount()));
+  if (text.size() > limit) {
+    try {
+      fail_input_size(file, "the config file", InputKind::config);
+    } catch (const Error& e) {
+      throw ConfigError(without_location(e.what()));
+    }
+  }
+  return load(text, file, overrides);
 }
 
 ConfigNode ConfigNode::load_string(const std::string& text, const std::string& name,
@@ -131,7 +152,7 @@ int ConfigNode::line() const {
 std::string ConfigNode::where() const {
   for (const auto& [key, text] : origin_->overrides)
     if (path_ == key || path_.rfind(key + ".", 0) == 0 || path_.rfind(key + "[", 0) == 0)
-      return "command line (" + text + "): " + path_;
+      return "command line (" + shorten(text) + "): " + path_;
   return origin_->file + ":" + std::to_string(line()) + ": " + (path_.empty() ? "(top)" : path_);
 }
 
@@ -149,10 +170,15 @@ ConfigNode ConfigNode::at(size_t index) const {
 
 size_t ConfigNode::size() const { return defined() ? node_.size() : 0; }
 
+std::string ConfigNode::key_text(const YAML::Node& key) const {
+  if (!key.IsScalar()) ConfigNode(key, origin_, path_, line()).fail("a key must be a plain name, got " + ConfigNode(key, origin_, path_).shown_value());
+  return key.Scalar();
+}
+
 std::vector<std::string> ConfigNode::keys() const {
   std::vector<std::string> out;
   if (node_.IsMap())
-    for (const auto& kv : node_) out.push_back(kv.first.as<std::string>());
+    for (const auto& kv : node_) out.push_back(key_text(kv.first));
   return out;
 }
 
@@ -165,16 +191,16 @@ void ConfigNode::allow_keys(const std::vector<std::string>& allowed) const {
   expect_map();
   std::vector<std::string> seen;
   for (const auto& kv : node_) {
-    const std::string key = kv.first.as<std::string>();
+    const std::string key = key_text(kv.first);
     // yaml-cpp keeps both copies of a repeated key and reads the first: refuse instead of guessing.
     for (const auto& s : seen)
-      if (s == key) ConfigNode(kv.first, origin_, path_.empty() ? key : path_ + "." + key, line()).fail("key '" + key + "' appears twice");
+      if (s == key) ConfigNode(kv.first, origin_, path_.empty() ? key : path_ + "." + key, line()).fail("key '" + shorten(key) + "' appears twice");
     seen.push_back(key);
     bool ok = false;
     for (const auto& a : allowed) ok = ok || a == key;
     if (!ok) {
       ConfigNode child = (*this)[key];
-      child.fail("unknown key '" + key + "' (allowed here: " + join(allowed) + ")");
+      child.fail("unknown key '" + shorten(key) + "' (allowed here: " + join(allowed) + ")");
     }
   }
 }
@@ -187,7 +213,7 @@ ConfigNode ConfigNode::require(const std::string& key) const {
 
 std::string ConfigNode::shown_value() const {
   if (!node_.IsDefined() || node_.IsNull()) return "nothing";
-  if (node_.IsScalar()) return "\"" + node_.Scalar() + "\"";
+  if (node_.IsScalar()) return "\"" + shorten(node_.Scalar()) + "\"";
   if (node_.IsSequence()) return "a list";
   return "a map";
 }
@@ -197,40 +223,34 @@ std::string ConfigNode::as_string() const {
   return node_.Scalar();
 }
 
-int64_t ConfigNode::as_int() const {
+int64_t ConfigNode::as_int(int64_t lo, int64_t hi) const {
+  long long v = 0;
+  bool parsed = false, too_large = false;
   if (node_.IsScalar()) {
     const std::string& s = node_.Scalar();
     size_t used = 0;
     try {
-      long long v = std::stoll(s, &used);
-      if (used == s.size()) return v;
+      v = std::stoll(s, &used);
+      parsed = used == s.size();
+    } catch (const std::out_of_range&) {
+      too_large = true;
     } catch (const std::exception&) {
     }
+    if (parsed && v >= lo && v <= hi) return v;
+    too_large = too_large || (parsed && v > hi);
   }
-  fail("expected an integer, got " + shown_value());
+  // The words people read: "a positive integer", "a non-negative integer up to 64", "an integer from -3 to 3".
+  // The upper bound is named when it is the key's own or when the value exceeds it.
+  const bool show_hi = too_large || hi < kMaxInt;
+  std::string what = lo == 1 ? "a positive integer" : lo == 0 ? "a non-negative integer" : "an integer";
+  if (lo < 0) what += " from " + std::to_string(lo) + " to " + std::to_string(hi);
+  else if (lo > 1) what += " from " + std::to_string(lo) + (show_hi ? " to " + std::to_string(hi) : "");
+  else if (show_hi) what += " up to " + std::to_string(hi);
+  fail("expected " + what + ", got " + shown_value());
 }
 
-int64_t ConfigNode::as_nonneg_int() const {
-  int64_t v = 0;
-  try {
-    v = as_int();
-  } catch (const ConfigError&) {
-    fail("expected a non-negative integer, got " + shown_value());
-  }
-  if (v < 0) fail("expected a non-negative integer, got " + shown_value());
-  return v;
-}
-
-int64_t ConfigNode::as_positive_int() const {
-  int64_t v = 0;
-  try {
-    v = as_int();
-  } catch (const ConfigError&) {
-    fail("expected a positive integer, got " + shown_value());
-  }
-  if (v <= 0) fail("expected a positive integer, got " + shown_value());
-  return v;
-}
+int64_t ConfigNode::as_nonneg_int(int64_t hi) const { return as_int(0, hi); }
+int64_t ConfigNode::as_positive_int(int64_t hi) const { return as_int(1, hi); }
 
 double ConfigNode::as_double() const {
   if (node_.IsScalar()) {
@@ -272,10 +292,10 @@ std::string ConfigNode::as_enum(const std::vector<std::string>& choices) const {
   fail("expected one of " + join(choices) + ", got " + shown_value());
 }
 
-std::vector<int64_t> ConfigNode::as_int_list() const {
+std::vector<int64_t> ConfigNode::as_int_list(int64_t lo, int64_t hi) const {
   if (!node_.IsSequence()) fail("expected a list of integers, got " + shown_value());
   std::vector<int64_t> out;
-  for (size_t i = 0; i < node_.size(); ++i) out.push_back(at(i).as_int());
+  for (size_t i = 0; i < node_.size(); ++i) out.push_back(at(i).as_int(lo, hi));
   return out;
 }
 
@@ -286,37 +306,42 @@ std::vector<double> ConfigNode::as_double_list() const {
   return out;
 }
 
-std::string ConfigNode::get_string(const std::string& key, const std::string& fallback) const {
+ConfigNode ConfigNode::child_value(const std::string& key) const {
   ConfigNode c = (*this)[key];
+  // `key:` with nothing after it is a mistake (a value lost in editing), not a request for the default.
+  if (c.node_.IsDefined() && c.node_.IsNull()) c.fail("no value given (leave the key out to use its default)");
+  return c;
+}
+
+std::string ConfigNode::get_string(const std::string& key, const std::string& fallback) const {
+  ConfigNode c = child_value(key);
   return c.defined() ? c.as_string() : fallback;
 }
-int64_t ConfigNode::get_int(const std::string& key, int64_t fallback) const {
-  ConfigNode c = (*this)[key];
-  return c.defined() ? c.as_int() : fallback;
+int64_t ConfigNode::get_int(const std::string& key, int64_t fallback, int64_t lo, int64_t hi) const {
+  ConfigNode c = child_value(key);
+  return c.defined() ? c.as_int(lo, hi) : fallback;
 }
-int64_t ConfigNode::get_nonneg_int(const std::string& key, int64_t fallback) const {
-  ConfigNode c = (*this)[key];
-  return c.defined() ? c.as_nonneg_int() : fallback;
+int64_t ConfigNode::get_nonneg_int(const std::string& key, int64_t fallback, int64_t hi) const {
+  return get_int(key, fallback, 0, hi);
 }
-int64_t ConfigNode::get_positive_int(const std::string& key, int64_t fallback) const {
-  ConfigNode c = (*this)[key];
-  return c.defined() ? c.as_positive_int() : fallback;
+int64_t ConfigNode::get_positive_int(const std::string& key, int64_t fallback, int64_t hi) const {
+  return get_int(key, fallback, 1, hi);
 }
 double ConfigNode::get_double(const std::string& key, double fallback) const {
-  ConfigNode c = (*this)[key];
+  ConfigNode c = child_value(key);
   return c.defined() ? c.as_double() : fallback;
 }
 double ConfigNode::get_positive_double(const std::string& key, double fallback) const {
-  ConfigNode c = (*this)[key];
+  ConfigNode c = child_value(key);
   return c.defined() ? c.as_positive_double() : fallback;
 }
 bool ConfigNode::get_bool(const std::string& key, bool fallback) const {
-  ConfigNode c = (*this)[key];
+  ConfigNode c = child_value(key);
   return c.defined() ? c.as_bool() : fallback;
 }
 std::string ConfigNode::get_enum(const std::string& key, const std::string& fallback,
                                  const std::vector<std::string>& choices) const {
-  ConfigNode c = (*this)[key];
+  ConfigNode c = child_value(key);
   return c.defined() ? c.as_enum(choices) : fallback;
 }
 

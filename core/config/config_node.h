@@ -50,23 +50,25 @@ class ConfigNode {
   ConfigNode require(const std::string& key) const;
   void expect_map() const;
 
-  // Typed reads of this node.
+  // Typed reads of this node. Every integer is range-checked (nothing narrows silently when a caller stores
+  // it in an int): the default upper bound is kMaxInt, and keys with a natural bound pass their own.
+  static constexpr int64_t kMaxInt = 2147483647;
   std::string as_string() const;
-  int64_t as_int() const;
-  int64_t as_nonneg_int() const;
-  int64_t as_positive_int() const;
+  int64_t as_int(int64_t lo = -kMaxInt, int64_t hi = kMaxInt) const;
+  int64_t as_nonneg_int(int64_t hi = kMaxInt) const;
+  int64_t as_positive_int(int64_t hi = kMaxInt) const;
   double as_double() const;
   double as_positive_double() const;
   bool as_bool() const;
   std::string as_enum(const std::vector<std::string>& choices) const;
-  std::vector<int64_t> as_int_list() const;
+  std::vector<int64_t> as_int_list(int64_t lo = -kMaxInt, int64_t hi = kMaxInt) const;
   std::vector<double> as_double_list() const;
 
-  // Typed reads of a child with a default when the key is absent.
+  // Typed reads of a child with a default when the key is absent (a key present without a value is an error).
   std::string get_string(const std::string& key, const std::string& fallback) const;
-  int64_t get_int(const std::string& key, int64_t fallback) const;
-  int64_t get_nonneg_int(const std::string& key, int64_t fallback) const;
-  int64_t get_positive_int(const std::string& key, int64_t fallback) const;
+  int64_t get_int(const std::string& key, int64_t fallback, int64_t lo = -kMaxInt, int64_t hi = kMaxInt) const;
+  int64_t get_nonneg_int(const std::string& key, int64_t fallback, int64_t hi = kMaxInt) const;
+  int64_t get_positive_int(const std::string& key, int64_t fallback, int64_t hi = kMaxInt) const;
   double get_double(const std::string& key, double fallback) const;
   double get_positive_double(const std::string& key, double fallback) const;
   bool get_bool(const std::string& key, bool fallback) const;
@@ -74,6 +76,8 @@ class ConfigNode {
 
  private:
   std::string shown_value() const;
+  std::string key_text(const YAML::Node& key) const;  // a map key, which must be a scalar
+  ConfigNode child_value(const std::string& key) const;
   YAML::Node node_;
   std::shared_ptr<const ConfigOrigin> origin_;
   std::string path_;

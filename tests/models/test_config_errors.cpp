@@ -39,12 +39,12 @@ TEST(ConfigErrors, TheGoodConfigIsGood) { EXPECT_EQ(error_of(kGood), ""); }
 
 TEST(ConfigErrors, WrongTypeNamesFileLineAndKeyPath) {
   EXPECT_EQ(error_of(replace(kGood, "iters: 2", "iters: two")),
-            "bad.yaml:6: model.layers[1].iters: expected a non-negative integer, got \"two\"");
+            "bad.yaml:6: model.layers[1].iters: expected a non-negative integer up to 10000, got \"two\"");
 }
 
 TEST(ConfigErrors, NegativeIters) {
   EXPECT_EQ(error_of(replace(kGood, "iters: 2", "iters: -1")),
-            "bad.yaml:6: model.layers[1].iters: expected a non-negative integer, got \"-1\"");
+            "bad.yaml:6: model.layers[1].iters: expected a non-negative integer up to 10000, got \"-1\"");
 }
 
 TEST(ConfigErrors, UnknownKeyInALayer) {
@@ -127,6 +127,71 @@ TEST(ConfigErrors, BadOverrideIndex) {
 TEST(ConfigErrors, NodeReadByNoOtherNode) {
   EXPECT_EQ(error_of(replace(kGood, "{type: global_avg_pool}", "{type: global_avg_pool, inputs: [l0]}")),
             "bad.yaml:6: model.layers[1]: node 'l1' is read by no later node (only the last node may be unused)");
+}
+
+// Integers never narrow: each key has a range, and values past it (or past 64 bits) are refused.
+TEST(ConfigErrors, IntegersOutOfRangeAreRefusedNotNarrowed) {
+  EXPECT_EQ(error_of(kGood, {"model.layers[1].kernel=4294967299"}),
+            "command line (model.layers[1].kernel=4294967299): model.layers[1].kernel: expected a positive integer "
+            "up to 64, got \"4294967299\"");
+  EXPECT_EQ(error_of(kGood, {"model.layers[1].iters=4294967296"}),
+            "command line (model.layers[1].iters=4294967296): model.layers[1].iters: expected a non-negative integer "
+            "up to 10000, got \"4294967296\"");
+  EXPECT_EQ(error_of(kGood, {"train.epochs=99999999999999999999999"}),
+            "command line (train.epochs=99999999999999999999999): train.epochs: expected a positive integer up to "
+            "2147483647, got \"99999999999999999999999\"");
+  EXPECT_EQ(error_of(kGood, {"model.layers[1].out=100000000000"}),
+            "command line (model.layers[1].out=100000000000): model.layers[1].out: expected a positive integer up to "
+            "65536, got \"100000000000\"");
+  EXPECT_EQ(error_of(kGood, {"train.threads=100000"}),
+            "command line (train.threads=100000): train.threads: expected a non-negative integer up to 4096, got "
+            "\"100000\"");
+  EXPECT_EQ(error_of(kGood, {"seed=9223372036854775807"}), "");  // seeds use all 63 bits
+}
+
+TEST(ConfigErrors, HugeOverrideIndexIsAMessage) {
+  EXPECT_EQ(error_of(kGood, {"model.layers[99999999999999999999999].iters=2"}),
+            "command line: override 'model.layers[99999999999999999999999].iters=2': list index "
+            "[99999999999999999999999] is out of range");
+}
+
+TEST(ConfigErrors, AKeyThatIsAListIsAMessage) {
+  EXPECT_EQ(error_of(std::string(kGood) + "eval: {[1, 2]: 3}\n"),
+            "bad.yaml:10: eval: a key must be a plain name, got a list");
+}
+
+TEST(ConfigErrors, AnEmptyValueIsNotTheDefault) {
+  EXPECT_EQ(error_of(kGood, {"train.epochs="}),
+            "command line: override 'train.epochs=': no value after '=' (leave the key out to keep the config's value)");
+  EXPECT_EQ(error_of(replace(kGood, "train: {epochs: 2, batch: 8}", "train: {epochs: , batch: 8}")),
+            "bad.yaml:9: train.epochs: no value given (leave the key out to use its default)");
+}
+
+TEST(ConfigErrors, NegativeMinimumLearningRate) {
+  EXPECT_EQ(error_of(kGood, {"schedule.min_lr=-5"}),
+            "command line (schedule.min_lr=-5): schedule.min_lr: expected a non-negative number");
+}
+
+TEST(ConfigErrors, LongValuesAreCutInMessages) {
+  const std::string huge(20'000'000, 'x');
+  const std::string e = error_of(kGood, {"train.epochs=" + huge});
+  EXPECT_LT(e.size(), 400u);
+  EXPECT_NE(e.find("(20000000 characters)"), std::string::npos) << e.substr(0, 400);
+}
+
+TEST(ConfigErrors, NodeNamesArePlain) {
+  EXPECT_EQ(error_of(replace(kGood, "{type: global_avg_pool}", "{type: global_avg_pool, name: optimizer/m}")),
+            "bad.yaml:7: model.layers[2].name: a node name is 1 to 64 letters, digits, '_' or '-', got \"optimizer/m\"");
+}
+
+TEST(ConfigErrors, ConfigFilesAreBounded) {
+  // /dev/zero never ends; a config larger than the budget is refused after reading the budget, not all of it.
+  try {
+    RunConfig::load("/dev/zero");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("/dev/zero: the config file exceeds the limit of 1.0 MiB", 0), 0u) << e.what();
+  }
 }
 
 TEST(ConfigErrors, MissingFile) {
