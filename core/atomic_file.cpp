@@ -7,7 +7,8 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
+#include <ostream>
+#include <vector>
 
 #include "core/error.h"
 
@@ -18,6 +19,48 @@ namespace {
 std::atomic<uint64_t> temp_counter{0};
 
 std::string errno_text(int err) { return err ? std::strerror(err) : "unknown I/O error"; }
+
+// A stream buffer over a file descriptor that remembers the errno of the write that failed: std::ofstream
+// loses it (a full disk used to read "unknown I/O error").
+class FdWriteBuffer : public std::streambuf {
+ public:
+  explicit FdWriteBuffer(int fd) : fd_(fd), buffer_(1 << 20) { setp(buffer_.data(), buffer_.data() + buffer_.size()); }
+  int error() const { return error_; }
+  uint64_t written() const { return written_; }
+  // Writes what is buffered; false (with error() set) when the device refuses.
+  bool drain() {
+    const char* p = pbase();
+    while (p < pptr()) {
+      const ssize_t n = ::write(fd_, p, static_cast<size_t>(pptr() - p));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        error_ = n < 0 ? errno : EIO;
+        return false;
+      }
+      p += n;
+      written_ += static_cast<uint64_t>(n);
+    }
+    setp(buffer_.data(), buffer_.data() + buffer_.size());
+    return true;
+  }
+
+ protected:
+  int_type overflow(int_type c) override {
+    if (error_ || !drain()) return traits_type::eof();
+    if (!traits_type::eq_int_type(c, traits_type::eof())) {
+      *pptr() = traits_type::to_char_type(c);
+      pbump(1);
+    }
+    return traits_type::not_eof(c);
+  }
+  int sync() override { return !error_ && drain() ? 0 : -1; }
+
+ private:
+  int fd_;
+  std::vector<char> buffer_;
+  int error_ = 0;
+  uint64_t written_ = 0;
+};
 
 void remove_quietly(const std::string& file) {
   std::error_code ignored;
@@ -36,39 +79,47 @@ int fsync_file(const std::string& file, int flags) {
 
 }  // namespace
 
-void write_file_atomically(const std::string& path, const std::function<void(std::ostream&)>& write) {
+void write_file_atomically(const std::string& path, const std::function<void(std::ostream&)>& write,
+                           uint64_t size_hint) {
   SCN_CHECK(!path.empty(), "write_file_atomically: empty path");
   const std::string tmp = path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(temp_counter++);
   // Removes the temporary file and throws; `err` is the errno captured right after the failing call.
   auto fail = [&](const std::string& what, int err) {
     remove_quietly(tmp);
-    SCN_FAIL("write_file_atomically: ", what, " while writing '", path, "' (left unchanged): ", errno_text(err));
+    std::string cause = errno_text(err);
+    if (err == ENOSPC) cause = "no space left on the device" + (size_hint ? " (" + std::to_string(size_hint) + " bytes needed)" : std::string());
+    SCN_FAIL("write_file_atomically: ", what, " while writing '", path, "' (left unchanged): ", cause);
   };
 
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) fail("cannot create the temporary file '" + tmp + "'", errno);
   {
-    std::ofstream out;
-    errno = 0;
-    out.open(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) fail("cannot create the temporary file '" + tmp + "'", errno);
+    FdWriteBuffer buffer(fd);
+    std::ostream out(&buffer);
     try {
       write(out);
     } catch (const std::exception& e) {
-      out.close();
+      ::close(fd);
       remove_quietly(tmp);
       SCN_FAIL("write_file_atomically: writing '", path, "' failed (left unchanged): ", e.what());
     } catch (...) {
-      out.close();
+      ::close(fd);
       remove_quietly(tmp);
       throw;
     }
-    errno = 0;
-    out.flush();
-    if (!out) fail("a write error", errno);
-    errno = 0;
-    out.close();
-    if (out.fail()) fail("a write error on close", errno);
+    const bool drained = !buffer.error() && buffer.drain();
+    if (!drained || !out) {
+      const int err = buffer.error();
+      ::close(fd);
+      fail(err ? "a write error" : "a stream error", err);
+    }
   }
-  if (int err = fsync_file(tmp, O_RDONLY)) fail("fsync failed", err);
+  if (::fsync(fd) != 0) {
+    const int err = errno;
+    ::close(fd);
+    fail("fsync failed", err);
+  }
+  if (::close(fd) != 0) fail("a write error on close", errno);
   errno = 0;
   if (std::rename(tmp.c_str(), path.c_str()) != 0) fail("cannot rename '" + tmp + "'", errno);
 

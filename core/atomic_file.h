@@ -2,6 +2,7 @@
 // Atomic file replacement: a reader of `path` sees either the old file or the complete new one, never a
 // half-written file, even if the process or the machine dies during the write. Checkpoints and run folders
 // write through it.
+#include <cstdint>
 #include <functional>
 #include <ostream>
 #include <string>
@@ -15,7 +16,10 @@ namespace scn {
 // throws, a stream error, fsync or rename fails) the temporary file is removed, `path` is left as it was,
 // and an scn::Error names `path` and the cause (the errno text for I/O, the callback's message otherwise).
 // Exceptions that are not std::exception pass through unchanged, after the same clean-up.
-void write_file_atomically(const std::string& path, const std::function<void(std::ostream&)>& write);
+// A full device reads "no space left on the device (<size_hint> bytes needed)" when the caller knows the
+// size it writes, and a file-size limit (RLIMIT_FSIZE, with SIGXFSZ ignored) reads "File too large".
+void write_file_atomically(const std::string& path, const std::function<void(std::ostream&)>& write,
+                           uint64_t size_hint = 0);
 
 // The same for a file whose whole contents are at hand.
 void write_string_atomically(const std::string& path, std::string_view contents);

@@ -210,13 +210,16 @@ void write_safetensors(const std::string& path, const std::vector<std::pair<std:
     header[name] = std::move(entry);
     offset += t.bytes();
   }
-  std::string text;
-  try {
-    text = header.dump();  // compact, as Python's safetensors writes it
-  } catch (const Json::exception& e) {
-    SCN_FAIL("write_safetensors: '", path,
-             "': cannot encode the header (names and metadata must be UTF-8): ", e.what());
+  for (const auto& [name, t] : tensors) {
+    try {
+      (void)Json(name).dump();
+    } catch (const Json::exception&) {
+      SCN_FAIL("write_safetensors: '", path, "': tensor name '", shorten(name), "' is not UTF-8");
+    }
   }
+  // Metadata is descriptive text (a config naming a Latin-1 folder, say): bytes that are not UTF-8 become
+  // U+FFFD rather than making the checkpoint unwritable after a whole epoch of training.
+  std::string text = header.dump(-1, ' ', false, Json::error_handler_t::replace);  // compact, as Python's safetensors writes it
   text.append((8 - text.size() % 8) % 8, ' ');  // the data section starts 8-byte aligned
 
   write_file_atomically(path, [&](std::ostream& out) {
@@ -229,7 +232,7 @@ void write_safetensors(const std::string& path, const std::vector<std::pair<std:
       const Tensor host = t.to(Device::cpu());
       out.write(static_cast<const char*>(host.raw()), static_cast<std::streamsize>(host.bytes()));
     }
-  });
+  }, 8 + text.size() + offset);
 }
 
 SafetensorsFile read_safetensors(const std::string& path) {
