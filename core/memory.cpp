@@ -2,6 +2,8 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <string>
 
 #include "core/cuda_runtime.h"
 #include "core/error.h"
@@ -13,12 +15,23 @@ MemoryStats& memory_stats() {
   return stats;
 }
 
+uint64_t host_memory_available() {
+  std::ifstream in("/proc/meminfo");
+  std::string key;
+  uint64_t kib = 0;
+  std::string unit;
+  while (in >> key >> kib >> unit)
+    if (key == "MemAvailable:") return kib * 1024;
+  return 0;
+}
+
 std::shared_ptr<Storage> Storage::allocate(size_t bytes, Device device) {
   const size_t rounded = (bytes + 63) / 64 * 64;  // aligned_alloc needs a multiple of the alignment
   void* data = nullptr;
   if (device.is_cpu()) {
     data = rounded ? std::aligned_alloc(64, rounded) : nullptr;
-    SCN_CHECK(data || !rounded, "out of host memory allocating ", bytes, " bytes");
+    SCN_CHECK(data || !rounded, "out of host memory allocating ", format_bytes(static_cast<double>(bytes)), " (",
+              format_bytes(static_cast<double>(host_memory_available())), " available)");
     memory_stats().host_allocations++;
     memory_stats().host_bytes += rounded;
   } else {

@@ -40,6 +40,9 @@ class Storage {
   Device device_;
 };
 
+// Host memory a new allocation can get without swapping (MemAvailable of /proc/meminfo; 0 when unknown).
+uint64_t host_memory_available();
+
 // Copies `bytes` between any two devices. Host-visible results are complete on return.
 void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device, size_t bytes);
 // Sets `bytes` to zero; stream-ordered on a GPU.

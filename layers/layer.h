@@ -56,6 +56,12 @@ class Layer {
     for (const Shape& s : inputs) elements += s.numel();
     return 4 * elements;
   }
+  // Elements per image that a training forward keeps for backward (and backward's scratch) beyond the
+  // output and its gradient, which the net holds: memory estimates before anything is allocated.
+  virtual int64_t saved_elements(const Shapes& inputs, const Shape& output) const {
+    (void)inputs, (void)output;
+    return 0;
+  }
   // Short description for the summary table ("K=2 fista nonneg").
   virtual std::string describe() const { return ""; }
   // The layer's resolved config keys (defaults filled in), for the round trip of configs.

@@ -17,11 +17,11 @@ SparseCodeConfig SparseCodeConfig::parse(const ConfigNode& node) {
   node.allow_keys(layer_keys({"out", "kernel", "stride", "pad", "iters", "algorithm", "mode", "step", "threshold",
                               "init", "recompute"}));
   SparseCodeConfig c;
-  c.out = node.require("out").as_positive_int();
-  c.kernel = static_cast<int>(node.get_positive_int("kernel", 3));
-  c.stride = static_cast<int>(node.get_positive_int("stride", 1));
-  c.pad = static_cast<int>(node.get_nonneg_int("pad", c.kernel / 2));
-  c.iters = static_cast<int>(node.get_nonneg_int("iters", 0));
+  c.out = node.require("out").as_positive_int(kMaxChannels);
+  c.kernel = static_cast<int>(node.get_positive_int("kernel", 3, kMaxKernel));
+  c.stride = static_cast<int>(node.get_positive_int("stride", 1, kMaxKernel));
+  c.pad = static_cast<int>(node.get_nonneg_int("pad", c.kernel / 2, kMaxKernel));
+  c.iters = static_cast<int>(node.get_nonneg_int("iters", 0, kMaxPursuitIters));
   c.fista = node.get_enum("algorithm", "fista", {"ista", "fista"}) == "fista";
   c.mode = node.get_enum("mode", "nonneg", {"nonneg", "two_sided"}) == "nonneg" ? ThresholdMode::nonneg
                                                                                : ThresholdMode::two_sided;
@@ -264,6 +264,14 @@ void register_sparse_code_layer(LayerRegistry& registry) {
   registry.add("sparse_code", [](const ConfigNode& node) {
     return std::make_unique<SparseCodeLayer>(SparseCodeConfig::parse(node));
   });
+}
+
+int64_t SparseCodeLayer::saved_elements(const Shapes& inputs, const Shape& output) const {
+  // b, γ₀…γ_K, z₁…z_K, DᵀD zₜ and D zₜ per iteration, and backward's scratch (about four codes and an
+  // input); recompute keeps only the scratch of one iteration.
+  const int64_t out = output.numel(), in = inputs.at(0).numel();
+  const int64_t k = config_.recompute ? 1 : config_.iters;
+  return (3 * k + 6) * out + (k + 1) * in;
 }
 
 }  // namespace scn

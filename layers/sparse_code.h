@@ -60,6 +60,7 @@ class SparseCodeLayer : public Layer {
   void register_params(ParamArena& arena, const std::string& node) override;
   void init_params(Context& ctx, uint64_t seed) override;
   std::unique_ptr<LayerState> make_state() const override { return std::make_unique<SparseCodeState>(); }
+  int64_t saved_elements(const Shapes& inputs, const Shape& output) const override;
   void forward(Context& ctx, const Tensors& inputs, const Tensor& output, Mode mode, LayerState& state) override;
   void backward(Context& ctx, const Tensors& inputs, const Tensor& output, const Tensor& grad_output,
                 const Tensors& grad_inputs, LayerState& state) override;

@@ -1,6 +1,9 @@
 #include "models/checkpoint.h"
 
+#include <cmath>
+
 #include "core/safetensors.h"
+#include "kernels/reduce.h"
 
 namespace scn {
 
@@ -50,8 +53,8 @@ std::vector<double> parse_numbers(const std::string& path, const std::string& ke
 CheckpointInfo info_of(const std::string& path, const SafetensorsFile& file) {
   auto fmt = file.metadata.find("format");
   SCN_CHECK(fmt != file.metadata.end(), path, ": not an scn checkpoint (no 'format' in its metadata)");
-  SCN_CHECK(fmt->second == kCheckpointFormat, path, ": checkpoint format '", fmt->second, "' is not supported (expected ",
-            kCheckpointFormat, ")");
+  SCN_CHECK(fmt->second == kCheckpointFormat || fmt->second == kCheckpointFormatV1, path, ": checkpoint format '",
+            shorten(fmt->second), "' is not supported (expected ", kCheckpointFormat, ")");
   CheckpointInfo info;
   auto cfg = file.metadata.find("config");
   if (cfg != file.metadata.end()) info.config = cfg->second;
@@ -70,10 +73,34 @@ CheckpointInfo info_of(const std::string& path, const SafetensorsFile& file) {
   return info;
 }
 
+// The number of NaN/Inf values in a host tensor.
+int64_t non_finite_count(const Tensor& t) {
+  const std::vector<double> v = t.to_vector();
+  int64_t n = 0;
+  for (double x : v) n += !std::isfinite(x);
+  return n;
+}
+
+void check_finite_in_file(const std::string& path, const std::string& name, const Tensor& t) {
+  const int64_t bad = non_finite_count(t);
+  SCN_CHECK(bad == 0, path, ": tensor '", shorten(name), "' holds ", bad,
+            " NaN or Inf values: the run that wrote it had diverged, so the file is not usable");
+}
+
 }  // namespace
 
-void save_checkpoint(const std::string& path, const Net& net, const CheckpointInfo& info) {
+void save_checkpoint(const std::string& path, const Net& net, const CheckpointInfo& info, const Optimizer* optimizer) {
   const ParamArena& arena = net.params();
+  // One reduction over the whole arena on its device; only when it fails, find the tensor to name.
+  Context& ctx = Context::get(arena.values().device());
+  Tensor max_abs = Tensor::empty({1}, DType::f32, arena.values().device());
+  reduce_max_abs(ctx, max_abs, arena.values());
+  if (!std::isfinite(max_abs.item())) {
+    for (int i = 0; i < arena.count(); ++i)
+      if (int64_t bad = non_finite_count(arena.value(i).to(Device::cpu())))
+        SCN_FAIL(path, ": not written: parameter '", arena.spec(i).name, "' holds ", bad, " NaN or Inf values");
+    SCN_FAIL(path, ": not written: the parameters hold NaN or Inf values");
+  }
   std::vector<std::pair<std::string, Tensor>> tensors;
   for (int i = 0; i < arena.count(); ++i) tensors.emplace_back(arena.spec(i).name, arena.value(i));
   std::map<std::string, std::string> meta{{"format", kCheckpointFormat},
@@ -85,12 +112,20 @@ void save_checkpoint(const std::string& path, const Net& net, const CheckpointIn
     meta["normalize_mean"] = join_numbers(info.mean);
     meta["normalize_std"] = join_numbers(info.std);
   }
+  if (optimizer) optimizer->append_state(tensors, meta);
   write_safetensors(path, tensors, meta);
 }
 
 CheckpointInfo read_checkpoint_info(const std::string& path) { return info_of(path, read_safetensors(path)); }
 
-CheckpointInfo load_checkpoint(const std::string& path, Net& net) {
+SafetensorsFile read_checkpoint_file(const std::string& path) {
+  SafetensorsFile file = read_safetensors(path);
+  info_of(path, file);
+  for (const auto& [name, t] : file.tensors) check_finite_in_file(path, name, t);
+  return file;
+}
+
+CheckpointInfo load_checkpoint(const std::string& path, Net& net, Optimizer* optimizer) {
   SafetensorsFile file = read_safetensors(path);
   CheckpointInfo info = info_of(path, file);
   ParamArena& arena = net.params();
@@ -103,8 +138,11 @@ CheckpointInfo load_checkpoint(const std::string& path, Net& net) {
     SCN_CHECK(t->shape() == spec.shape, path, ": tensor '", spec.name, "' has shape ", t->shape().str(),
               " but the net expects ", spec.shape.str());
   }
+  for (const auto& [name, t] : file.tensors) check_finite_in_file(path, name, t);
   for (const auto& [name, t] : file.tensors)
-    SCN_CHECK(arena.find(name) >= 0, path, ": tensor '", name, "' does not belong to this net");
+    SCN_CHECK(arena.find(name) >= 0 || name.rfind(kOptimizerPrefix, 0) == 0, path, ": tensor '", shorten(name),
+              "' does not belong to this net");
+  if (optimizer) optimizer->load_state(path, file.tensors, file.metadata);
   for (int i = 0; i < arena.count(); ++i) arena.value(i).copy_from(*file.find(arena.spec(i).name));
   return info;
 }

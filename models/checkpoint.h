@@ -1,17 +1,23 @@
 #pragma once
 // Checkpoints: every entry of a net's parameter arena as `<node>.<param>` in a safetensors file (F32, shapes
 // as PyTorch stores them: Conv2d [out, in, k, k], Linear [out, in]), with `__metadata__` holding the format
-// version, the resolved config (YAML), the epoch and the step. Written atomically. Reading checks every
-// tensor against the net (names, dtypes, shapes) before anything is copied, so a mismatched or corrupt file
-// changes nothing.
+// version, the resolved config (YAML), the epoch and the step. A training checkpoint also holds the
+// optimizer's state ("optimizer/…" tensors): weights and state are one file, written atomically, so a crash
+// at any moment leaves either the old unit or the new one, never a mismatched pair.
+// Reading checks every tensor against the net (names, dtypes, shapes, finite values) before anything is
+// copied, so a mismatched, corrupt or diverged file changes nothing.
 #include <string>
 #include <vector>
 
+#include "core/safetensors.h"
 #include "models/net.h"
+#include "models/optimizer.h"
 
 namespace scn {
 
-inline constexpr const char* kCheckpointFormat = "scn-checkpoint-1";
+inline constexpr const char* kCheckpointFormat = "scn-checkpoint-2";
+// Format 1 kept the optimizer state in a second file; its weights still load (not its state).
+inline constexpr const char* kCheckpointFormatV1 = "scn-checkpoint-1";
 
 struct CheckpointInfo {
   std::string config;   // resolved config YAML
@@ -22,10 +28,16 @@ struct CheckpointInfo {
   double val_accuracy = -1;  // of the evaluation that made a best checkpoint (-1: none)
 };
 
-void save_checkpoint(const std::string& path, const Net& net, const CheckpointInfo& info);
-// Loads the values into `net` (on whatever device it lives) and returns the metadata.
-CheckpointInfo load_checkpoint(const std::string& path, Net& net);
+// Writes the net (and the optimizer's state when given). Refuses, writing nothing, when a parameter holds NaN
+// or Inf: a file called a checkpoint is always one a run can continue from.
+void save_checkpoint(const std::string& path, const Net& net, const CheckpointInfo& info,
+                     const Optimizer* optimizer = nullptr);
+// Loads the values into `net` (on whatever device it lives), and the optimizer's state when `optimizer` is
+// given (the file must hold it), and returns the metadata.
+CheckpointInfo load_checkpoint(const std::string& path, Net& net, Optimizer* optimizer = nullptr);
 // Reads only the metadata (and validates the file).
 CheckpointInfo read_checkpoint_info(const std::string& path);
+// Reads the whole file after checking that it is an scn checkpoint whose tensors are all finite.
+SafetensorsFile read_checkpoint_file(const std::string& path);
 
 }  // namespace scn

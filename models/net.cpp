@@ -1,5 +1,6 @@
 #include "models/net.h"
 
+#include <algorithm>
 #include <iomanip>
 #include <map>
 #include <sstream>
@@ -24,10 +25,10 @@ std::unique_ptr<Net> Net::build(const ConfigNode& model) {
   model.allow_keys({"input", "classes", "layers"});
   std::unique_ptr<Net> net(new Net());
   ConfigNode input = model.require("input");
-  std::vector<int64_t> dims = input.as_int_list();
+  std::vector<int64_t> dims = input.as_int_list(1, kMaxChannels);
   if (dims.size() != 3 || dims[0] <= 0 || dims[1] <= 0 || dims[2] <= 0) input.fail("expected [C, H, W] with positive sizes");
   net->input_ = Shape{dims[0], dims[1], dims[2]};
-  net->classes_ = static_cast<int>(model.require("classes").as_positive_int());
+  net->classes_ = static_cast<int>(model.require("classes").as_positive_int(kMaxChannels));
   ConfigNode layers = model.require("layers");
   if (!layers.is_sequence() || layers.size() == 0) layers.fail("expected a non-empty list of layers");
 
@@ -38,6 +39,9 @@ std::unique_ptr<Net> Net::build(const ConfigNode& model) {
     NetNode n;
     n.type = node.require("type").as_string();
     n.name = node.get_string("name", "l" + std::to_string(i));
+    // Names become tensor names "<node>.<param>" in checkpoints, beside "optimizer/…": keep them plain.
+    if (n.name.empty() || n.name.size() > 64 || n.name.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") != std::string::npos)
+      node["name"].fail("a node name is 1 to 64 letters, digits, '_' or '-', got \"" + shorten(n.name) + "\"");
     if (index_of.count(n.name) || n.name == "input") node["name"].fail("node name '" + n.name + "' is used twice");
     n.layer = LayerRegistry::instance().create(n.type, node);
     ConfigNode inputs = node["inputs"];
@@ -190,20 +194,60 @@ int64_t Net::flops() const {
   return f;
 }
 
+TrainingMemory Net::training_memory(int64_t batch) const {
+  TrainingMemory m;
+  int64_t params = 0;
+  for (const ParamSpec& s : arena_.specs()) params += s.shape.numel();
+  // Values, gradients and up to two optimizer moments.
+  m.parameter_bytes = 4.0 * 4.0 * static_cast<double>(params);
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    const NetNode& n = nodes_[i];
+    // The output and its gradient, plus what the layer keeps for backward; doubles, so that absurd
+    // configs overflow nothing.
+    const double per_image = 2.0 * static_cast<double>(n.shape.numel()) +
+                             static_cast<double>(n.layer->saved_elements(input_shapes(static_cast<int>(i)), n.shape));
+    const double bytes = 4.0 * per_image * static_cast<double>(batch);
+    m.activation_bytes += bytes;
+    if (bytes > m.largest_node_bytes) {
+      m.largest_node_bytes = bytes;
+      m.largest_node = static_cast<int>(i);
+    }
+  }
+  return m;
+}
+
+namespace {
+// Columns as wide as their widest cell, two spaces apart, so that no value runs into the next.
+std::string format_table(const std::vector<std::vector<std::string>>& rows, const std::vector<bool>& right) {
+  std::vector<size_t> width(rows.at(0).size(), 0);
+  for (const auto& r : rows)
+    for (size_t c = 0; c < r.size(); ++c) width[c] = std::max(width[c], r[c].size());
+  std::ostringstream os;
+  for (const auto& r : rows) {
+    std::string line;
+    for (size_t c = 0; c < r.size(); ++c) {
+      const std::string pad(width[c] - r[c].size(), ' ');
+      line += (c ? "  " : "") + (right[c] ? pad + r[c] : r[c] + (c + 1 < r.size() ? pad : ""));
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    os << line << "\n";
+  }
+  return os.str();
+}
+}  // namespace
+
 std::string Net::summary() const {
   std::ostringstream os;
-  os << std::left << std::setw(12) << "node" << std::setw(17) << "type" << std::setw(16) << "output" << std::right
-     << std::setw(11) << "params" << std::setw(15) << "FLOPs" << "  details\n";
   std::map<std::string, int64_t> per_node;
   for (const ParamSpec& s : arena_.specs()) {
     if (s.kind != "weights") continue;
     per_node[s.name.substr(0, s.name.rfind('.'))] += s.shape.numel();
   }
-  for (const NetNode& n : nodes_) {
-    os << std::left << std::setw(12) << n.name << std::setw(17) << n.type << std::setw(16) << n.shape.str() << std::right
-       << std::setw(11) << with_thousands(per_node[n.name]) << std::setw(15) << with_thousands(n.layer->flops()) << "  "
-       << n.layer->describe() << "\n";
-  }
+  std::vector<std::vector<std::string>> rows{{"node", "type", "output", "params", "FLOPs", "details"}};
+  for (const NetNode& n : nodes_)
+    rows.push_back({n.name, n.type, n.shape.str(), with_thousands(per_node[n.name]), with_thousands(n.layer->flops()),
+                    n.layer->describe()});
+  os << format_table(rows, {false, false, false, true, true, false});
   const ParamCounts c = param_counts();
   os << "parameters (dictionaries, weights and biases): " << with_thousands(c.weights) << "\n"
      << "also: thresholds " << with_thousands(c.thresholds) << ", steps " << with_thousands(c.steps)

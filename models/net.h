@@ -30,6 +30,16 @@ struct ParamCounts {
   int64_t trainable = 0;
 };
 
+// What training a net needs in memory, at the least (estimates, in bytes, as doubles so that no absurd
+// config overflows them).
+struct TrainingMemory {
+  double parameter_bytes = 0;   // values, gradients, optimizer moments
+  double activation_bytes = 0;  // outputs, their gradients and what layers keep for backward, for the batch
+  int largest_node = -1;
+  double largest_node_bytes = 0;
+  double total() const { return parameter_bytes + activation_bytes; }
+};
+
 // Called around every layer's forward and backward (profiling, tracing); none by default.
 struct NetObserver {
   virtual ~NetObserver() = default;
@@ -61,6 +71,7 @@ class Net {
   Shapes input_shapes(int node) const;   // the shapes a node reads (without the batch dimension)
   void set_observer(NetObserver* observer) { observer_ = observer; }
   std::string summary() const;           // the table: node, type, output, parameters, FLOPs, details
+  TrainingMemory training_memory(int64_t batch) const;
   YAML::Node to_yaml() const;            // the resolved model section (round trip)
 
  private:

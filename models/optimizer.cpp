@@ -1,16 +1,7 @@
 #include "models/optimizer.h"
 
-#include "core/safetensors.h"
 
 namespace scn {
-
-std::string optimizer_state_path(const std::string& checkpoint_path) {
-  const std::string suffix = ".safetensors";
-  std::string base = checkpoint_path;
-  if (base.size() > suffix.size() && base.compare(base.size() - suffix.size(), suffix.size(), suffix) == 0)
-    base.resize(base.size() - suffix.size());
-  return base + ".optim.safetensors";
-}
 
 Optimizer::Optimizer(const OptimizerConfig& config, ParamArena& arena) : c_(config), arena_(arena) {}
 
@@ -55,36 +46,56 @@ void Optimizer::step(Context& ctx, double lr, const Tensor& lr_scale) {
   project_params(ctx, table_, arena_.values());
 }
 
-void Optimizer::save(const std::string& path) const {
-  std::vector<std::pair<std::string, Tensor>> tensors;
-  if (m_.defined()) tensors.emplace_back(c_.type == "sgd" ? "velocity" : "m", m_);
-  if (v_.defined()) tensors.emplace_back("v", v_);
-  write_safetensors(path, tensors, {{"optimizer", c_.type}, {"steps", std::to_string(steps_)}});
+namespace {
+std::string state_name(const char* what) { return std::string(kOptimizerPrefix) + what; }
+}  // namespace
+
+void Optimizer::append_state(std::vector<std::pair<std::string, Tensor>>& tensors,
+                             std::map<std::string, std::string>& metadata) const {
+  if (m_.defined()) tensors.emplace_back(state_name(c_.type == "sgd" ? "velocity" : "m"), m_);
+  if (v_.defined()) tensors.emplace_back(state_name("v"), v_);
+  metadata["optimizer"] = c_.type;
+  metadata["optimizer_steps"] = std::to_string(steps_);
 }
 
-void Optimizer::load(const std::string& path) {
-  SafetensorsFile f = read_safetensors(path);
-  auto type = f.metadata.find("optimizer");
-  SCN_CHECK(type != f.metadata.end() && type->second == c_.type, path, ": optimizer state of '",
-            type == f.metadata.end() ? std::string("?") : type->second, "', but the config uses '", c_.type, "'");
+void Optimizer::load_state(const std::string& path, const std::vector<std::pair<std::string, Tensor>>& tensors,
+                           const std::map<std::string, std::string>& metadata) {
+  auto type = metadata.find("optimizer");
+  SCN_CHECK(type != metadata.end(), path, ": holds no optimizer state, so a resumed run would not continue the same "
+            "trajectory (evaluate or export it instead)");
+  SCN_CHECK(type->second == c_.type, path, ": optimizer state of '", shorten(type->second), "', but the config uses '",
+            c_.type, "'");
+  auto steps = metadata.find("optimizer_steps");
+  int64_t steps_read = -1;
+  if (steps != metadata.end()) {
+    try {
+      size_t used = 0;
+      steps_read = std::stoll(steps->second, &used);
+      if (used != steps->second.size()) steps_read = -1;
+    } catch (const std::exception&) {
+    }
+  }
+  SCN_CHECK(steps_read >= 0, path, ": metadata 'optimizer_steps' is missing or not a non-negative integer");
   ensure_state();
   const Shape want = arena_.values().shape();
-  auto take = [&](const char* name, Tensor& dst) {
+  auto find = [&](const std::string& name) -> const Tensor* {
+    for (const auto& [n, t] : tensors)
+      if (n == name) return &t;
+    return nullptr;
+  };
+  std::vector<std::pair<Tensor*, const Tensor*>> copies;
+  auto take = [&](const char* what, Tensor& dst) {
     if (!dst.defined()) return;
-    const Tensor* t = f.find(name);
-    SCN_CHECK(t, path, ": tensor '", name, "' is missing");
-    SCN_CHECK(t->shape() == want && t->dtype() == dst.dtype(), path, ": tensor '", name, "' has shape ",
-              t->shape().str(), ", the net's parameters need ", want.str());
-    dst.copy_from(*t);
+    const Tensor* t = find(state_name(what));
+    SCN_CHECK(t, path, ": optimizer tensor '", state_name(what), "' is missing");
+    SCN_CHECK(t->shape() == want && t->dtype() == dst.dtype(), path, ": optimizer tensor '", state_name(what),
+              "' has shape ", t->shape().str(), ", the net's parameters need ", want.str());
+    copies.emplace_back(&dst, t);
   };
   take(c_.type == "sgd" ? "velocity" : "m", m_);
   take("v", v_);
-  auto steps = f.metadata.find("steps");
-  try {
-    steps_ = steps == f.metadata.end() ? 0 : std::stoll(steps->second);
-  } catch (const std::exception&) {
-    SCN_FAIL(path, ": metadata 'steps' is not an integer: \"", steps->second, "\"");
-  }
+  for (auto [dst, src] : copies) dst->copy_from(*src);
+  steps_ = steps_read;
 }
 
 }  // namespace scn

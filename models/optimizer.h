@@ -1,8 +1,12 @@
 #pragma once
 // The optimizer of a run: SGD (momentum, Nesterov) or Adam/AdamW over the whole parameter arena in one call
-// per step, then the projections (θ ≥ 0 and friends). Its state lives beside the checkpoint in
-// "<name>.optim.safetensors" so a resumed run continues the same trajectory.
+// per step, then the projections (θ ≥ 0 and friends). Its state is stored
+// inside the checkpoint (models/checkpoint.h): the weights and the state that continues their trajectory
+// are written, and survive, as one file.
+#include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "kernels/optimizer.h"
 #include "models/run_config.h"
@@ -18,8 +22,14 @@ class Optimizer {
   const std::string& type() const { return c_.type; }
   int64_t steps() const { return steps_; }
 
-  void save(const std::string& path) const;
-  void load(const std::string& path);
+  // The state as named tensors ("optimizer/velocity", "optimizer/m", "optimizer/v") and metadata
+  // ("optimizer", "optimizer_steps"), appended to what a checkpoint writes.
+  void append_state(std::vector<std::pair<std::string, Tensor>>& tensors,
+                    std::map<std::string, std::string>& metadata) const;
+  // Restores the state from a checkpoint's tensors and metadata; `path` names the file in errors. Nothing
+  // changes unless every tensor fits.
+  void load_state(const std::string& path, const std::vector<std::pair<std::string, Tensor>>& tensors,
+                  const std::map<std::string, std::string>& metadata);
 
  private:
   void ensure_state();
@@ -30,7 +40,7 @@ class Optimizer {
   int64_t steps_ = 0;
 };
 
-// "runs/x/last.safetensors" → "runs/x/last.optim.safetensors"
-std::string optimizer_state_path(const std::string& checkpoint_path);
+// Tensor names under this prefix are optimizer state; node names cannot contain '/', so none collides.
+inline constexpr const char* kOptimizerPrefix = "optimizer/";
 
 }  // namespace scn

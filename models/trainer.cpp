@@ -17,8 +17,10 @@
 #include "models/batch_source.h"
 #include "models/checkpoint.h"
 #include "models/data_setup.h"
+#include "models/divergence.h"
 #include "models/evaluator.h"
 #include "models/optimizer.h"
+#include "models/preflight.h"
 #include "models/progress.h"
 #include "models/schedule.h"
 #include "models/train_step.h"
@@ -38,16 +40,29 @@ std::string yaml_text(const YAML::Node& node) {
   return std::string(out.c_str()) + "\n";
 }
 
+// train.threads, bounded by the machine: more OpenMP threads than cores only slow every step down (and
+// tens of thousands crash libgomp).
+void set_cpu_threads(int64_t wanted, bool quiet) {
+  if (wanted <= 0) return;
+  const int cores = std::max(1, omp_get_num_procs());
+  if (wanted > cores && !quiet)
+    std::fprintf(stderr, "scn: train.threads=%lld is more than the %d cores this process may use: using %d\n",
+                 static_cast<long long>(wanted), cores, cores);
+  omp_set_num_threads(static_cast<int>(std::min<int64_t>(wanted, cores)));
+}
+
 }  // namespace
 
 TrainSummary train(const RunConfig& config, const TrainOptions& options) {
   const TrainConfig& tc = config.train;
   const Device device = parse_device(options.device.empty() ? tc.device : options.device);
-  if (tc.threads > 0) omp_set_num_threads(static_cast<int>(tc.threads));
+  set_cpu_threads(tc.threads, options.quiet);
+  prepare_run_folder(options.out_dir, !options.resume.empty(), options.force);
   Context& ctx = Context::get(device);
   ctx.deterministic = tc.deterministic;
 
   auto net = Net::build(config.model);
+  check_training_memory(*net, config, device);
   net->initialize(device, config.seed);
   const std::string resolved = yaml_text(config.to_yaml(net->to_yaml()));
 
@@ -65,27 +80,24 @@ TrainSummary train(const RunConfig& config, const TrainOptions& options) {
   }
   SCN_CHECK(steps_per_epoch > 0, "train.batch ", tc.batch, " is larger than the ", train_source.size(), " training images");
 
-  fs::create_directories(options.out_dir);
   const std::string last_path = (fs::path(options.out_dir) / "last.safetensors").string();
   const std::string best_path = (fs::path(options.out_dir) / "best.safetensors").string();
-  write_string_atomically((fs::path(options.out_dir) / "config.yaml").string(), resolved);
 
   Optimizer optimizer(config.optimizer, net->params());
   LrSchedule schedule(config.schedule, config.optimizer.lr, tc.epochs);
   int64_t start_epoch = 0, start_step = 0, global_step = 0;
   TrainSummary summary;
   if (!options.resume.empty()) {
-    CheckpointInfo info = load_checkpoint(options.resume, *net);
-    const std::string optim = optimizer_state_path(options.resume);
-    SCN_CHECK(fs::exists(optim), options.resume, ": its optimizer state ", optim,
-              " is missing; resuming without it would not continue the same run");
-    optimizer.load(optim);
+    CheckpointInfo info = load_checkpoint(options.resume, *net, &optimizer);
     start_epoch = info.epoch;
     global_step = info.step;
     start_step = global_step - start_epoch * steps_per_epoch;
     SCN_CHECK(start_step >= 0 && start_step <= steps_per_epoch, options.resume, ": step ", global_step,
               " does not fit epoch ", start_epoch, " of ", steps_per_epoch, " steps; was it made with another config?");
   }
+  // Only a run that will start writes its folder: a refused resume leaves config.yaml as it was.
+  fs::create_directories(options.out_dir);
+  write_string_atomically((fs::path(options.out_dir) / "config.yaml").string(), resolved);
 
   summary.val_name = data.val_name;
   summary.epochs_done = start_epoch;
@@ -104,16 +116,15 @@ TrainSummary train(const RunConfig& config, const TrainOptions& options) {
         ": nothing to train (raise train.epochs to continue)");
 
   auto save = [&](const std::string& path, int64_t epochs_done, double val_accuracy = -1) {
-    save_checkpoint(path, *net, {resolved, epochs_done, global_step, data.mean, data.std, val_accuracy});
-    optimizer.save(optimizer_state_path(path));
+    save_checkpoint(path, *net, {resolved, epochs_done, global_step, data.mean, data.std, val_accuracy}, &optimizer);
   };
   // Divergence: stop, and say which checkpoint is the last good one.
+  DivergenceGuard divergence(tc.max_loss_factor, net->classes());
   auto check_finite = [&](double loss, double grad_max, int64_t epoch, int64_t step, double lr) {
-    if (std::isfinite(loss) && std::isfinite(grad_max)) return;
+    const std::optional<std::string> reason = divergence.check(loss, grad_max);
+    if (!reason) return;
     std::ostringstream os;
-    os << "training diverged at epoch " << epoch + 1 << ", step " << step + 1 << " (lr " << lr << "): "
-       << (std::isfinite(loss) ? "the parameters or their gradients hold NaN or Inf"
-                               : "the loss is " + std::to_string(loss))
+    os << "training diverged at epoch " << epoch + 1 << ", step " << step + 1 << " (lr " << lr << "): " << *reason
        << ". ";
     if (fs::exists(last_path)) {
       os << "The last good checkpoint is " << last_path << " (epoch " << read_checkpoint_info(last_path).epoch << ").";
@@ -132,6 +143,7 @@ TrainSummary train(const RunConfig& config, const TrainOptions& options) {
   double best = -1;
   if (!options.resume.empty() && fs::exists(best_path)) best = read_checkpoint_info(best_path).val_accuracy;
   const auto run_start = Clock::now();
+  auto last_saved = Clock::now();
   int64_t images_total = 0;
   // Check every step on the CPU; on a GPU a check is a synchronisation, so only every 25 steps.
   const int64_t check_every = device.is_cpu() ? 1 : 25;
@@ -169,6 +181,14 @@ TrainSummary train(const RunConfig& config, const TrainOptions& options) {
         if (progress.due())
           progress.update(epoch + 1, tc.epochs, step + 1, steps_per_epoch, meter.loss(), meter.accuracy(), rate,
                           remaining);
+      }
+      // A long epoch also saves now and then (after a checked step), so that a killed run loses minutes,
+      // not the epoch.
+      const bool save_due = tc.checkpoint_minutes > 0 && step + 1 < steps_per_epoch &&
+                            seconds_since(last_saved) >= 60 * tc.checkpoint_minutes && step % check_every == 0;
+      if (save_due && !interrupt_requested()) {
+        save(last_path, epoch);
+        last_saved = Clock::now();
       }
       if (interrupt_requested()) {
         // Never let an interrupt replace the last good checkpoint with diverged parameters (on a GPU the
@@ -222,8 +242,11 @@ TrainSummary train(const RunConfig& config, const TrainOptions& options) {
                   format_duration(epoch_seconds).c_str());
     line += buf;
     metrics << row.dump() << "\n" << std::flush;
+    SCN_CHECK(metrics.good(), (fs::path(options.out_dir) / "metrics.jsonl").string(),
+              ": cannot append the epoch's metrics (is the device full?)");
     if ((epoch + 1) % tc.checkpoint_every == 0 || last_epoch) {
       save(last_path, epoch + 1);
+      last_saved = Clock::now();
       summary.last_checkpoint = last_path;
     }
     say(line);

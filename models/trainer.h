@@ -3,8 +3,9 @@
 // schedule of the config, evaluation every `eval.every` epochs, checkpoints (last and best, atomic, with the
 // optimizer state beside them), exact resume, SIGINT handling (finish the step, save, stop) and a divergence
 // guard (NaN/Inf in the loss or the gradients stops the run and keeps the last good checkpoint).
-// The run folder holds config.yaml (resolved), metrics.jsonl (one object per epoch), last.safetensors,
-// best.safetensors and their .optim.safetensors.
+// The run folder holds config.yaml (resolved), metrics.jsonl (one object per epoch), last.safetensors and
+// best.safetensors (each with the optimizer state inside). A folder that already holds a run is never
+// overwritten unless asked (`force`); continuing it is `resume`.
 #include <string>
 
 #include "models/run_config.h"
@@ -15,6 +16,7 @@ struct TrainOptions {
   std::string out_dir;        // the run folder
   std::string resume;         // a checkpoint to continue from ("" = start fresh)
   std::string device = "";    // overrides train.device when set
+  bool force = false;         // start afresh in a run folder that holds a run, replacing its files
   bool quiet = false;         // no progress output (tests)
 };
 
@@ -31,10 +33,11 @@ struct TrainSummary {
 
 TrainSummary train(const RunConfig& config, const TrainOptions& options);
 
-// SIGINT asks the running training to stop after its current step; a second SIGINT exits at once.
+// SIGINT or SIGTERM asks the running training to stop after its current step; a second signal exits at once.
 void install_interrupt_handler();
 void request_interrupt();  // what the handler does (tests call it directly)
 bool interrupt_requested();
+int interrupt_signal();    // the signal that asked (SIGINT when none did): the exit status is 128 + it
 void clear_interrupt();
 
 }  // namespace scn

@@ -1,10 +1,12 @@
 // Checkpoints round-trip and refuse files that do not fit the net.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
 #include "core/safetensors.h"
+#include "kernels/elementwise.h"
 #include "models/checkpoint.h"
 
 namespace scn::test {
@@ -89,6 +91,80 @@ TEST(Checkpoint, RefusesATruncatedFile) {
   save_checkpoint(path, *a, {});
   fs::resize_file(path, fs::file_size(path) - 10);
   EXPECT_THROW(load_checkpoint(path, *a), Error);
+}
+
+// The optimizer's state travels inside the checkpoint: one file is one unit, so no crash can pair weights of
+// one step with the state of another.
+TEST(Checkpoint, HoldsTheOptimizerStateAndRestoresItWithTheWeights) {
+  TempDir dir;
+  auto a = make_net(1);
+  OptimizerConfig oc;
+  oc.momentum = 0.9;
+  Optimizer opt_a(oc, a->params());
+  Context& ctx = Context::get(Device::cpu());
+  fill(ctx, a->params().grads(), 0.25f);
+  opt_a.step(ctx, 0.1);
+  opt_a.step(ctx, 0.1);
+  const std::string path = (dir.path / "c.safetensors").string();
+  save_checkpoint(path, *a, {"", 0, 2}, &opt_a);
+  SafetensorsFile f = read_safetensors(path);
+  ASSERT_NE(f.find("optimizer/velocity"), nullptr);
+  EXPECT_EQ(f.metadata.at("optimizer_steps"), "2");
+
+  auto b = make_net(2);
+  Optimizer opt_b(oc, b->params());
+  load_checkpoint(path, *b, &opt_b);
+  EXPECT_EQ(opt_b.steps(), 2);
+  // The same next step from the same state gives the same weights.
+  b->params().grads().copy_from(a->params().grads());
+  opt_a.step(ctx, 0.1);
+  opt_b.step(ctx, 0.1);
+  EXPECT_EQ(a->params().values().to_vector(), b->params().values().to_vector());
+
+  // Weights alone (an evaluation checkpoint) cannot resume a run.
+  save_checkpoint(path, *a, {});
+  Optimizer opt_c(oc, b->params());
+  const auto before = b->params().values().to_vector();
+  try {
+    load_checkpoint(path, *b, &opt_c);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("holds no optimizer state"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(b->params().values().to_vector(), before);
+}
+
+TEST(Checkpoint, NonFiniteWeightsAreNeverWrittenNorLoaded) {
+  TempDir dir;
+  auto a = make_net(1);
+  const std::string path = (dir.path / "c.safetensors").string();
+  save_checkpoint(path, *a, {});
+  Tensor w = a->params().value(a->params().find("l3.weight"));
+  std::vector<double> v = w.to_vector();
+  v[5] = std::nan("");
+  w.copy_from(Tensor::from_vector(v, w.shape()));
+  try {
+    save_checkpoint(path, *a, {});
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("not written: parameter 'l3.weight' holds 1 NaN or Inf values"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_TRUE(std::isfinite(read_safetensors(path).find("l3.weight")->to_vector()[5]));  // the old file stays
+
+  // A file written by something else with a NaN in it is refused on load, naming the tensor.
+  std::vector<std::pair<std::string, Tensor>> tensors;
+  SafetensorsFile f = read_safetensors(path);
+  for (auto& [name, t] : f.tensors) tensors.emplace_back(name, name == "l3.weight" ? w : t);
+  write_safetensors(path, tensors, f.metadata);
+  auto b = make_net(2);
+  try {
+    load_checkpoint(path, *b);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("tensor 'l3.weight' holds 1 NaN or Inf values"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(read_checkpoint_file(path), Error);
 }
 
 }  // namespace

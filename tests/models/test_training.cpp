@@ -167,5 +167,77 @@ TEST_F(Training, DivergenceStopsWithAMessageAndKeepsTheLastGoodCheckpoint) {
   EXPECT_EQ(read_safetensors(dir.file("last.safetensors")).tensors[0].second.to_vector(), good);
 }
 
+TEST_F(Training, AFreshRunNeverReplacesAnEarlierOneUnlessForced) {
+  RunDir dir("no_overwrite");
+  run(config({"train.epochs=1", "data.limit=200"}), dir);
+  const std::string before = read_safetensors(dir.file("last.safetensors")).metadata.at("step");
+  const auto metrics = lines(dir.file("metrics.jsonl"));
+  try {
+    run(config({"train.epochs=1", "data.limit=300"}), dir);
+    FAIL() << "expected a refusal";
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find(dir.str() + " already holds a run (last.safetensors, best.safetensors, metrics.jsonl)"),
+              std::string::npos) << what;
+    EXPECT_NE(what.find("--resume " + dir.file("last.safetensors")), std::string::npos) << what;
+  }
+  EXPECT_EQ(read_safetensors(dir.file("last.safetensors")).metadata.at("step"), before);
+  EXPECT_EQ(lines(dir.file("metrics.jsonl")), metrics);
+  // Forced, the earlier run's files are replaced, none kept stale.
+  TrainOptions o;
+  o.out_dir = dir.str();
+  o.quiet = true;
+  o.force = true;
+  train(config({"train.epochs=1", "data.limit=300"}), o);
+  EXPECT_NE(read_safetensors(dir.file("last.safetensors")).metadata.at("step"), before);
+  EXPECT_EQ(lines(dir.file("metrics.jsonl")).size(), 1u);
+}
+
+TEST_F(Training, ARefusedResumeLeavesTheRunFolderAsItWas) {
+  RunDir dir("refused_resume");
+  run(config({"train.epochs=1", "data.limit=200"}), dir);
+  std::ifstream in(dir.file("config.yaml"));
+  const std::string config_before((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // Another net cannot continue this checkpoint.
+  EXPECT_THROW(run(config({"model.layers[0].out=9"}), dir, dir.file("last.safetensors")), Error);
+  std::ifstream again(dir.file("config.yaml"));
+  EXPECT_EQ(std::string((std::istreambuf_iterator<char>(again)), std::istreambuf_iterator<char>()), config_before);
+}
+
+TEST_F(Training, ALossThatExplodesButStaysFiniteStopsTheRun) {
+  RunDir dir("explode");
+  // Any factor ≤ 1 is refused; 1.0001 × the first loss is crossed by the first noisy step above it, which
+  // shows the rule is wired into every checked step (the rule itself: tests/models/test_divergence.cpp).
+  try {
+    run(config({"train.max_loss_factor=1.0001", "optimizer.lr=0.5"}), dir);
+    FAIL() << "expected the run to stop";
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("training diverged at epoch 1"), std::string::npos) << what;
+    EXPECT_NE(what.find("x its first value"), std::string::npos) << what;
+    EXPECT_NE(what.find("No checkpoint was written yet"), std::string::npos) << what;
+  }
+  EXPECT_FALSE(fs::exists(dir.file("last.safetensors")));
+}
+
+TEST_F(Training, LongEpochsAlsoSaveMidEpochAndResumeFromThere) {
+  RunDir dir("mid_epoch");
+  // A checkpoint after every step (checkpoint_minutes ≈ 0), and a run stopped mid-epoch by the divergence
+  // rule: the last checkpoint is a mid-epoch one, and the run continues from it.
+  try {
+    run(config({"train.checkpoint_minutes=1.0e-9", "train.max_loss_factor=1.0001", "optimizer.lr=0.5"}), dir);
+    FAIL() << "expected the run to stop";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("The last good checkpoint is " + dir.file("last.safetensors") + " (epoch 0)"),
+              std::string::npos) << e.what();
+  }
+  const CheckpointInfo info = read_checkpoint_info(dir.file("last.safetensors"));
+  EXPECT_EQ(info.epoch, 0);
+  EXPECT_GE(info.step, 1);
+  TrainSummary s = run(config({"train.epochs=1"}), dir, dir.file("last.safetensors"));
+  EXPECT_EQ(s.epochs_done, 1);
+  EXPECT_EQ(s.steps_done, (2000 + 31) / 32);  // the last batch is partial
+}
+
 }  // namespace
 }  // namespace scn::test
