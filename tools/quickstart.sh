@@ -6,12 +6,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
-tools/setup.sh
+# The quick start builds only the scn command, not the test suite.
+SCN_TARGETS=${SCN_TARGETS:-scn} tools/setup.sh
 run=${SCN_RUN:-runs/quickstart}
 device=${SCN_DEVICE:-auto}
 build=${SCN_BUILD_DIR:-build}
 trained=$(date +%s)
-"$build/scn" train configs/quickstart.yaml --device "$device" --out "$run"
+# --force: the quick start's run folder is its own; running it again starts it over.
+"$build/scn" train configs/quickstart.yaml --device "$device" --out "$run" --force
 evaluated=$(date +%s)
 "$build/scn" eval configs/quickstart.yaml --checkpoint "$run/last.safetensors" --split test --device "$device"
 tools/plot "$run" || echo "quickstart: no plot (matplotlib missing?)"

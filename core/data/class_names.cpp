@@ -56,6 +56,35 @@ std::vector<std::string> fashion_mnist_class_names() {
 
 std::vector<std::string> digit_class_names() { return {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}; }
 
+namespace {
+bool is_valid_utf8(const std::string& s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    const int extra = c < 0x80 ? 0 : (c >> 5) == 0x6 ? 1 : (c >> 4) == 0xE ? 2 : (c >> 3) == 0x1E ? 3 : -1;
+    if (extra < 0 || (extra == 1 && c < 0xC2) || i + extra >= s.size()) return false;
+    for (int k = 1; k <= extra; ++k)
+      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
+    i += extra + 1;
+  }
+  return true;
+}
+}  // namespace
+
+std::string class_name_utf8(const std::string& name) {
+  if (is_valid_utf8(name)) return name;
+  std::string out;
+  for (unsigned char c : name) {
+    if (c < 0x80) {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back(static_cast<char>(0xC0 | (c >> 6)));
+      out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
+    }
+  }
+  return out;
+}
+
 std::vector<std::string> read_class_names(const std::string& path) {
   const std::vector<uint8_t> bytes = read_data_file(path);
   std::vector<std::string> names;
@@ -64,7 +93,7 @@ std::vector<std::string> read_class_names(const std::string& path) {
     const size_t begin = line.find_first_not_of(" \t\r\v\f");
     if (begin != std::string::npos) {
       const size_t end = line.find_last_not_of(" \t\r\v\f");
-      names.push_back(line.substr(begin, end - begin + 1));
+      names.push_back(class_name_utf8(line.substr(begin, end - begin + 1)));
     }
     line.clear();
   };

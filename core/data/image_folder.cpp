@@ -1,10 +1,13 @@
 #include "core/data/image_folder.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
+#include "core/data/class_names.h"
 #include "core/data/dataset.h"
 #include "core/data/image.h"
 #include "core/philox.h"
@@ -51,14 +54,21 @@ void shuffle_indices(std::vector<int64_t>& indices, uint64_t seed) {
   for (size_t k = 0; k < keyed.size(); ++k) indices[k] = keyed[k].second;
 }
 
-// Writes `bytes` to `path` + ".tmp"; returns that temporary path.
+// Writes `bytes` to `path` + ".tmp" (removed again when the write fails: a full disk leaves nothing behind);
+// returns that temporary path.
 fs::path write_temporary(const fs::path& path, const std::vector<uint8_t>& bytes) {
   const fs::path tmp = path.string() + ".tmp";
   std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-  SCN_CHECK(out, tmp.string(), ": cannot create the file");
+  SCN_CHECK(out, tmp.string(), ": cannot create the file (", std::strerror(errno), ")");
   out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
   out.close();
-  SCN_CHECK(out, tmp.string(), ": write failed");
+  if (!out) {
+    const int err = errno;
+    std::error_code ec;
+    fs::remove(tmp, ec);
+    SCN_FAIL(path.string(), ": cannot write ", bytes.size(), " bytes (", err == ENOSPC ? "no space left on the device"
+             : err ? std::strerror(err) : "write error", ")");
+  }
   return tmp;
 }
 
@@ -103,7 +113,7 @@ ImageFolderSummary convert_image_folder(const std::string& root, const std::stri
   SCN_CHECK(!class_dirs.empty(), root, ": no class folders (expected root/<class>/*.jpg|png)");
   SCN_CHECK(class_dirs.size() <= 256, root, ": ", class_dirs.size(), " class folders, at most 256 fit a label byte");
   for (const fs::path& dir : class_dirs) {
-    const std::string name = dir.filename().string();
+    const std::string name = class_name_utf8(dir.filename().string());
     SCN_CHECK(name.find_first_of("\n\r") == std::string::npos && name.front() != ' ' && name.back() != ' ',
               dir.string(),
               ": a class name with line breaks or surrounding spaces cannot be stored in batches.meta.txt");

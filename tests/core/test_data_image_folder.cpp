@@ -3,6 +3,7 @@
 
 #include <cstdlib>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "core/data/cifar.h"
@@ -181,6 +182,23 @@ TEST(DataImageFolder, ConvertsASubsetOfTheCifar10JpegArchive) {
     EXPECT_NEAR(info.stats.mean[c], 0.47, 0.05) << c;
     EXPECT_NEAR(info.stats.std[c], 0.25, 0.04) << c;
   }
+}
+
+// A class folder named in Latin-1 (not UTF-8) becomes a UTF-8 class name: it prints, goes into JSON and
+// into checkpoints, instead of failing after a whole epoch.
+TEST(DataImageFolder, ALatin1ClassFolderBecomesAUtf8Name) {
+  TempDir dir;
+  const std::string root = dir / "folder";
+  const std::string latin1 = "caf\xe9";  // "café" in ISO 8859-1
+  std::filesystem::create_directories(root + "/" + latin1);
+  std::filesystem::create_directories(root + "/tea");
+  testing::write_png(root + "/" + latin1 + "/a.png", 4, 4, 3, testing::solid_rgb(4, 4, 1, 2, 3));
+  testing::write_png(root + "/tea/a.png", 4, 4, 3, testing::solid_rgb(4, 4, 3, 2, 1));
+  const ImageFolderSummary summary = convert_image_folder(root, dir / "out", 4);
+  EXPECT_EQ(summary.class_names, (std::vector<std::string>{"caf\xc3\xa9", "tea"}));
+  const Dataset d = read_cifar10(dir / "out", "train", 4);
+  EXPECT_EQ(d.class_names, summary.class_names);
+  EXPECT_NO_THROW(summary_json(inspect_dataset(d)).dump());
 }
 
 }  // namespace

@@ -20,6 +20,7 @@ struct ConvertArgs {
   double test_fraction = 0;
   int64_t limit_per_class = -1;
   uint64_t seed = 0;
+  bool force = false;
 };
 
 struct InspectArgs {
@@ -38,6 +39,11 @@ std::string detect_format(const std::string& dir) {
 }
 
 int run_convert(const ConvertArgs& a) {
+  // Converting takes minutes: refuse before it, not after, to replace an earlier data set.
+  for (const char* name : {"data_batch_1.bin", "test_batch.bin", "batches.meta.txt"}) {
+    if (find_data_file(a.out, name))
+      SCN_CHECK(a.force, a.out, ": already holds a data set (", name, "); pass --force to replace it");
+  }
   ImageFolderSummary s = convert_image_folder(a.root, a.out, a.size, a.test_fraction, a.seed, a.limit_per_class);
   std::printf("converted %lld training and %lld test images of %zu classes from %s into %s\n",
               static_cast<long long>(s.train_count), static_cast<long long>(s.test_count), s.class_names.size(),
@@ -51,7 +57,7 @@ int run_inspect(const InspectArgs& a) {
   Dataset d = load_dataset(format, a.path, a.split);
   DatasetSummary s = inspect_dataset(d);
   if (a.json) {
-    std::printf("%s\n", summary_json(s).dump(2).c_str());
+    std::printf("%s\n", summary_json(s).dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
   } else {
     std::printf("%s (%s, %s split)\n%s", a.path.c_str(), format.c_str(), a.split.c_str(), format_summary(s).c_str());
   }
@@ -73,8 +79,10 @@ void add_data(CLI::App& app, Action& run) {
   convert->add_option("--size", c->size, "Image side after resizing")->check(CLI::Range(1, 4096));
   convert->add_option("--test-fraction", c->test_fraction, "Fraction held out as test_batch.bin (stratified)")
       ->check(CLI::Range(0.0, 0.99));
-  convert->add_option("--limit-per-class", c->limit_per_class, "Convert at most N images per class");
-  convert->add_option("--seed", c->seed, "Seed of the shuffle and the test split");
+  convert->add_option("--limit-per-class", c->limit_per_class, "Convert at most N images per class (default: all)")
+      ->check(CLI::PositiveNumber);
+  convert->add_option("--seed", c->seed, "Seed of the shuffle and the test split")->check(CLI::NonNegativeNumber);
+  convert->add_flag("--force", c->force, "Replace the data set already in the output folder");
   convert->callback([c, &run] { run = [c] { return run_convert(*c); }; });
 
   auto i = std::make_shared<InspectArgs>();

@@ -4,6 +4,7 @@
 #include <tuple>
 
 #include "commands.h"
+#include "output_file.h"
 #include "core/safetensors.h"
 #include "models/checkpoint.h"
 #include "models/data_setup.h"
@@ -16,6 +17,7 @@ namespace {
 struct EvalArgs {
   std::string config, checkpoint, split = "test", dump, device = "auto";
   std::vector<std::string> overrides;
+  bool force = false;
 };
 
 // Per-class accuracy and the most frequent confusions, in a few lines.
@@ -47,6 +49,7 @@ void print_confusion(const EvalResult& r, const std::vector<std::string>& names)
 }
 
 int run_eval(const EvalArgs& a) {
+  if (!a.dump.empty()) check_output_file(a.dump, a.force, {a.checkpoint, a.config});
   RunConfig config = RunConfig::load(a.config, a.overrides);
   const Device device = parse_device(a.device);
   Context& ctx = Context::get(device);
@@ -84,6 +87,7 @@ void add_eval(CLI::App& app, Action& run) {
   sub->add_option("--split", args->split, "test, val or train")->check(CLI::IsMember({"test", "val", "train"}));
   sub->add_option("--dump-logits", args->dump, "Write logits [N, classes] and labels [N] (safetensors)");
   sub->add_option("--device", args->device, "cpu, cuda, cuda:N or auto");
+  sub->add_flag("--force", args->force, "Replace an existing --dump-logits file");
   sub->callback([args, &run] { run = [args] { return run_eval(*args); }; });
 }
 

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "commands.h"
+#include "output_file.h"
 #include "core/safetensors.h"
 #include "models/checkpoint.h"
 
@@ -10,16 +11,22 @@ namespace scn::cli {
 
 void add_export(CLI::App& app, Action& run) {
   auto in = std::make_shared<std::string>(), out = std::make_shared<std::string>();
+  auto force = std::make_shared<bool>(false);
   CLI::App* sub = app.add_subcommand("export", "Write a checkpoint's weights for other tools (PyTorch)");
   sub->add_option("checkpoint", *in, "Checkpoint (.safetensors)")->required()->check(CLI::ExistingFile);
   sub->add_option("--to", *out, "Output file (.safetensors)")->required();
-  sub->callback([in, out, &run] {
-    run = [in, out] {
-      read_checkpoint_info(*in);  // refuses files that are not scn checkpoints
-      SafetensorsFile f = read_safetensors(*in);
+  sub->add_flag("--force", *force, "Replace an existing output file");
+  sub->callback([in, out, force, &run] {
+    run = [in, out, force] {
+      check_output_file(*out, *force, {*in});
+      SafetensorsFile f = read_checkpoint_file(*in);
       std::vector<std::pair<std::string, Tensor>> kept;
+      auto is_state = [](const std::string& name) {
+        return name.rfind(kOptimizerPrefix, 0) == 0 ||
+               (name.size() >= 13 && name.compare(name.size() - 13, 13, ".power_vector") == 0);
+      };
       for (auto& [name, t] : f.tensors)
-        if (name.size() < 13 || name.compare(name.size() - 13, 13, ".power_vector") != 0) kept.emplace_back(name, t);
+        if (!is_state(name)) kept.emplace_back(name, t);
       write_safetensors(*out, kept, {{"format", "pt"}});
       std::printf("exported %zu tensors from %s to %s\n", kept.size(), in->c_str(), out->c_str());
       return 0;

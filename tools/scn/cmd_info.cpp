@@ -3,6 +3,7 @@
 
 #include "commands.h"
 #include "models/net.h"
+#include "models/preflight.h"
 #include "models/run_config.h"
 
 namespace scn::cli {
@@ -17,8 +18,8 @@ void add_info(CLI::App& app, Action& run) {
     run = [config, overrides] {
       RunConfig rc = RunConfig::load(*config, *overrides);
       auto net = Net::build(rc.model);
-      std::printf("%s: input %s, %d classes\n%s", config->c_str(), net->input_shape().str().c_str(), net->classes(),
-                  net->summary().c_str());
+      std::printf("%s: input %s, %d classes\n%s%s\n", config->c_str(), net->input_shape().str().c_str(), net->classes(),
+                  net->summary().c_str(), training_memory_line(*net, rc.train.batch).c_str());
       return 0;
     };
   });

@@ -1,8 +1,9 @@
 // scn profile CONFIG [--device cpu|cuda] [--batch N] [--steps N] [--warmup N] [--json FILE]
 #include <cstdio>
-#include <fstream>
 
 #include "commands.h"
+#include "core/atomic_file.h"
+#include "output_file.h"
 #include "models/profiler.h"
 
 namespace scn::cli {
@@ -12,6 +13,7 @@ void add_profile(CLI::App& app, Action& run) {
     std::string config, json;
     std::vector<std::string> overrides;
     ProfileOptions options;
+    bool force = false;
   };
   auto a = std::make_shared<Args>();
   CLI::App* sub = app.add_subcommand("profile", "Time every layer of a config's net against the device's peaks");
@@ -22,14 +24,16 @@ void add_profile(CLI::App& app, Action& run) {
   sub->add_option("--steps", a->options.steps, "Timed steps")->check(CLI::PositiveNumber);
   sub->add_option("--warmup", a->options.warmup, "Untimed steps first")->check(CLI::NonNegativeNumber);
   sub->add_option("--json", a->json, "Also write the report as JSON");
+  sub->add_flag("--force", a->force, "Replace an existing --json file");
   sub->add_flag("--tf32", a->options.tf32, "Let cuDNN use TF32 tensor cores for fp32 convolutions");
   sub->callback([a, &run] {
     run = [a] {
+      if (!a->json.empty()) check_output_file(a->json, a->force, {a->config});  // before minutes of profiling
       RunConfig config = RunConfig::load(a->config, a->overrides);
       ProfileReport r = profile(config, a->options);
       std::printf("%s", format_profile(r).c_str());
       if (!a->json.empty()) {
-        std::ofstream(a->json) << profile_json(r).dump(2) << "\n";
+        write_string_atomically(a->json, profile_json(r).dump(2) + "\n");
         std::printf("report written to %s\n", a->json.c_str());
       }
       return 0;

@@ -3,10 +3,14 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <filesystem>
+#include <new>
 #include <string>
+#include <typeinfo>
 
 #include "commands.h"
 #include "core/error.h"
+#include "core/memory.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"scn: deep sparse coding networks: train, evaluate, analyse and profile them", "scn"};
@@ -35,8 +39,18 @@ int main(int argc, char** argv) {
     // The source location of the check helps with bugs, not with a missing file: shown with SCN_VERBOSE=1.
     std::fprintf(stderr, "scn: error: %s\n", std::getenv("SCN_VERBOSE") ? e.what() : scn::without_location(e.what()).c_str());
     return 1;
-  } catch (const std::exception& e) {
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "scn: error: out of memory (%s of host memory available); lower train.batch or the data "
+                 "or net sizes\n", scn::format_bytes(static_cast<double>(scn::host_memory_available())).c_str());
+    return 1;
+  } catch (const std::filesystem::filesystem_error& e) {
+    // Names the path(s) and the system's reason.
     std::fprintf(stderr, "scn: error: %s\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    // Every expected failure is an scn::Error with a message of ours; anything else is a bug to report.
+    std::fprintf(stderr, "scn: error: %s (an unexpected %s; please report it)\n", scn::shorten(e.what(), 300).c_str(),
+                 typeid(e).name());
     return 1;
   }
 }
