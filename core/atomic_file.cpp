@@ -88,7 +88,7 @@ void write_file_atomically(const std::string& path, const std::function<void(std
     remove_quietly(tmp);
     std::string cause = errno_text(err);
     if (err == ENOSPC) cause = "no space left on the device" + (size_hint ? " (" + std::to_string(size_hint) + " bytes needed)" : std::string());
-    SCN_FAIL("write_file_atomically: ", what, " while writing '", path, "' (left unchanged): ", cause);
+    SCN_FAIL("cannot write '", path, "' (", what, "; the file is left as it was): ", cause);
   };
 
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -101,7 +101,7 @@ void write_file_atomically(const std::string& path, const std::function<void(std
     } catch (const std::exception& e) {
       ::close(fd);
       remove_quietly(tmp);
-      SCN_FAIL("write_file_atomically: writing '", path, "' failed (left unchanged): ", e.what());
+      SCN_FAIL("cannot write '", path, "' (the file is left as it was): ", e.what());
     } catch (...) {
       ::close(fd);
       remove_quietly(tmp);
