@@ -3,6 +3,7 @@
 # Works as root on a fresh Debian 12 machine, with or without CUDA (nvcc on PATH or in /usr/local/cuda).
 #   SCN_SKIP_APT=1   do not touch packages      SCN_BUILD_DIR=dir   build elsewhere
 #   SCN_CUDA=AUTO|ON|OFF                          SCN_JOBS=N          parallel build jobs
+#   SCN_CMAKE_ARGS="-D..."  extra CMake arguments
 #   SCN_TARGETS="scn ..."  build only these targets (the quick start builds just the scn command)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,7 +35,8 @@ fi
 
 build=${SCN_BUILD_DIR:-build}
 jobs=${SCN_JOBS:-$(nproc)}
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DSCN_CUDA="${SCN_CUDA:-AUTO}" >/dev/null
+# SCN_CMAKE_ARGS: extra configure arguments (tools/test.sh --sanitize passes its own); later ones win.
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DSCN_CUDA="${SCN_CUDA:-AUTO}" ${SCN_CMAKE_ARGS:-} >/dev/null
 targets=()
 for t in ${SCN_TARGETS:-}; do targets+=(--target "$t"); done
 cmake --build "$build" -j "$jobs" "${targets[@]}"

@@ -1,9 +1,18 @@
 #!/usr/bin/env bash
 # Sets up (tools/setup.sh), builds, and runs the whole test suite. Exit status: the tests' result.
 # GPU tests report as skipped on machines without a GPU.
+#   tools/test.sh              the Release build in build/ (CUDA when nvcc is found)
+#   tools/test.sh --sanitize   a CPU-only build with AddressSanitizer + UndefinedBehaviorSanitizer in
+#                              build-sanitize/, running the same suite; any report fails the test it is in
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
+if [ "${1:-}" = --sanitize ]; then
+  export SCN_BUILD_DIR=${SCN_BUILD_DIR:-build-sanitize} SCN_CUDA=OFF SCN_CMAKE_ARGS="-DSCN_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo"
+  # halt_on_error: the first report ends the test with a failure. detect_leaks: leaks count too.
+  export ASAN_OPTIONS=${ASAN_OPTIONS:-halt_on_error=1:detect_leaks=1:abort_on_error=0}
+  export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
+fi
 tools/setup.sh
 built=$(date +%s)
 status=0
