@@ -106,7 +106,9 @@ TEST(Checkpoint, HoldsTheOptimizerStateAndRestoresItWithTheWeights) {
   opt_a.step(ctx, 0.1);
   opt_a.step(ctx, 0.1);
   const std::string path = (dir.path / "c.safetensors").string();
-  save_checkpoint(path, *a, {"", 0, 2}, &opt_a);
+  CheckpointInfo info;
+  info.step = 2;
+  save_checkpoint(path, *a, info, &opt_a);
   SafetensorsFile f = read_safetensors(path);
   ASSERT_NE(f.find("optimizer/velocity"), nullptr);
   EXPECT_EQ(f.metadata.at("optimizer_steps"), "2");
