@@ -60,7 +60,10 @@ class ConvLayer : public Layer {
     conv2d_backward_weights(ctx, grad(weight_), in[0], gout, p, 1.0f);
     if (!gin.empty() && gin[0].defined()) conv2d_backward_data(ctx, gin[0], gout, param(weight_), p);
   }
-  int64_t flops() const override { return 2 * out_[1] * out_[2] * c_.out * in_[0] * c_.kernel * c_.kernel; }
+  int64_t flops() const override {
+    return saturated_count(2.0 * static_cast<double>(out_[1] * out_[2] * c_.out) *
+                           static_cast<double>(in_[0] * c_.kernel * c_.kernel));
+  }
   std::string describe() const override { return c_.stride > 1 ? "s" + std::to_string(c_.stride) : ""; }
   void to_yaml(YAML::Node& n) const override {
     n["out"] = c_.out;

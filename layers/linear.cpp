@@ -43,7 +43,7 @@ class LinearLayer : public Layer {
     linear_backward(ctx, dx, grad(weight_), bias_ >= 0 ? grad(bias_) : Tensor(), gout, flat(in[0]), param(weight_),
                     true);
   }
-  int64_t flops() const override { return 2 * in_ * out_; }
+  int64_t flops() const override { return saturated_count(2.0 * static_cast<double>(in_) * static_cast<double>(out_)); }
   void to_yaml(YAML::Node& n) const override {
     n["out"] = out_;
     n["bias"] = bias_on_;

@@ -1,6 +1,7 @@
 #pragma once
 // Layers by their YAML `type`. Filled explicitly by register_builtin_layers() (no static initialisers).
 #include <functional>
+#include <limits>
 #include <map>
 #include <memory>
 #include <string>
@@ -41,5 +42,14 @@ std::vector<std::string> layer_keys(std::initializer_list<const char*> own);
 inline constexpr int64_t kMaxChannels = 1 << 16;  // channels, classes, input sizes
 inline constexpr int64_t kMaxKernel = 64;         // kernel, stride and pad of convolutions and pools
 inline constexpr int64_t kMaxPursuitIters = 10000;
+// Elements of the input or of one node's output, per image (2³² floats are 16 GiB per image): with the bounds
+// above, every shape, parameter count and byte size fits 64 bits.
+inline constexpr int64_t kMaxActivationElements = int64_t{1} << 32;
+
+// FLOP counts of absurd (but refused later) configs must not overflow: products are formed in double and
+// saturate at the largest int64.
+inline int64_t saturated_count(double v) {
+  return v >= 9.2e18 ? std::numeric_limits<int64_t>::max() : static_cast<int64_t>(v);
+}
 
 }  // namespace scn

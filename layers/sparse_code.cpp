@@ -151,8 +151,9 @@ void SparseCodeLayer::set_step(Context& ctx, double eta) {
 
 int64_t SparseCodeLayer::flops() const {
   // One convolution: Ho·Wo·Co·Ci·k² multiply-adds. b costs one, every step two (D then Dᵀ).
-  const int64_t conv = out_shape_[1] * out_shape_[2] * config_.out * in_shape_[0] * config_.kernel * config_.kernel;
-  return 2 * conv * (1 + 2 * static_cast<int64_t>(config_.iters));
+  const double conv = static_cast<double>(out_shape_[1] * out_shape_[2] * config_.out) *
+                      static_cast<double>(in_shape_[0] * config_.kernel * config_.kernel);
+  return saturated_count(2 * conv * (1 + 2 * static_cast<double>(config_.iters)));
 }
 
 int64_t SparseCodeLayer::forward_bytes(const Shapes& inputs, const Shape& output) const {

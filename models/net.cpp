@@ -28,6 +28,9 @@ std::unique_ptr<Net> Net::build(const ConfigNode& model) {
   std::vector<int64_t> dims = input.as_int_list(1, kMaxChannels);
   if (dims.size() != 3 || dims[0] <= 0 || dims[1] <= 0 || dims[2] <= 0) input.fail("expected [C, H, W] with positive sizes");
   net->input_ = Shape{dims[0], dims[1], dims[2]};
+  if (net->input_.numel() > kMaxActivationElements)
+    input.fail("the input has " + with_thousands(net->input_.numel()) + " elements per image, more than the limit of " +
+               with_thousands(kMaxActivationElements));
   net->classes_ = static_cast<int>(model.require("classes").as_positive_int(kMaxChannels));
   ConfigNode layers = model.require("layers");
   if (!layers.is_sequence() || layers.size() == 0) layers.fail("expected a non-empty list of layers");
@@ -80,6 +83,12 @@ std::unique_ptr<Net> Net::build(const ConfigNode& model) {
       for (const auto& s : in_shapes) shapes += (shapes.empty() ? "" : ", ") + s.str();
       node.fail("layer '" + n.name + "' (" + n.type + ") does not fit its input " + shapes + ": " + what);
     }
+    // The product of bounded sizes may still be absurd; refuse it here, before anything multiplies it further.
+    double elements = 1;
+    for (int d = 0; d < n.shape.rank(); ++d) elements *= static_cast<double>(n.shape[d]);
+    if (elements > static_cast<double>(kMaxActivationElements))
+      node.fail("layer '" + n.name + "' (" + n.type + ") would output " + n.shape.str() + " per image, more than " +
+                with_thousands(kMaxActivationElements) + " elements");
     for (int src : n.inputs)
       if (src >= 0) net->nodes_[src].consumers++;
     index_of[n.name] = static_cast<int>(i);
@@ -190,7 +199,7 @@ Shapes Net::input_shapes(int node) const {
 
 int64_t Net::flops() const {
   int64_t f = 0;
-  for (const NetNode& n : nodes_) f += n.layer->flops();
+  for (const NetNode& n : nodes_) f = saturated_count(static_cast<double>(f) + static_cast<double>(n.layer->flops()));
   return f;
 }
 

@@ -194,6 +194,17 @@ TEST(ConfigErrors, ConfigFilesAreBounded) {
   }
 }
 
+// Each size is bounded, and so is their product: a node's output per image (found by the config fuzzer:
+// bounded sizes multiplied into a FLOP count past 64 bits).
+TEST(ConfigErrors, AbsurdActivationSizesAreRefusedWhereTheyArise) {
+  EXPECT_EQ(error_of(kGood, {"model.input=[65536, 65536, 65536]"}),
+            "command line (model.input=[65536, 65536, 65536]): model.input: the input has 281,474,976,710,656 "
+            "elements per image, more than the limit of 4,294,967,296");
+  EXPECT_EQ(error_of(kGood, {"model.input=[3, 32768, 32768]", "model.layers[1].out=65536"}),
+            "bad.yaml:6: model.layers[1]: layer 'l1' (sparse_code) would output [65536, 32768, 32768] per image, more "
+            "than 4,294,967,296 elements");
+}
+
 TEST(ConfigErrors, MissingFile) {
   try {
     RunConfig::load("/nonexistent/x.yaml");
