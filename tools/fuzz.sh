@@ -41,19 +41,7 @@ declare -A max_len=([fuzz_safetensors]=65536 [fuzz_config]=65536 [fuzz_cifar_idx
 declare -A dict=([fuzz_config]=tests/fuzz/fuzz_config.dict [fuzz_safetensors]=tests/fuzz/fuzz_safetensors.dict)
 
 # clang with libFuzzer's runtime (the rest of what scn needs comes from tools/setup.sh's list).
-if [ "${SCN_SKIP_APT:-0}" != 1 ]; then
-  missing=()
-  for p in clang libclang-rt-14-dev libomp-14-dev; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-  done
-  if [ ${#missing[@]} -gt 0 ]; then
-    echo "fuzz: installing ${missing[*]}"
-    sudo_cmd=""
-    [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
-    $sudo_cmd apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  fi
-fi
+tools/install-packages.sh fuzz clang libclang-rt-14-dev libomp-14-dev
 
 # Builds and runs are niced: fuzzing is background work next to someone's builds.
 out=build-fuzz

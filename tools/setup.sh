@@ -14,19 +14,7 @@ packages=(cmake g++ make pkg-config libyaml-cpp-dev libdnnl-dev ocl-icd-opencl-d
           zlib1g-dev libcli11-dev nlohmann-json3-dev libjpeg-dev libpng-dev libfftw3-dev dataset-fashion-mnist
           python3 python3-matplotlib python3-numpy)
 
-if [ "${SCN_SKIP_APT:-0}" != 1 ]; then
-  missing=()
-  for p in "${packages[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-  done
-  if [ ${#missing[@]} -gt 0 ]; then
-    echo "setup: installing ${missing[*]}"
-    sudo_cmd=""
-    [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
-    $sudo_cmd apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  fi
-fi
+tools/install-packages.sh setup "${packages[@]}"
 
 # nvcc is often installed outside PATH.
 if ! command -v nvcc >/dev/null && [ -x /usr/local/cuda/bin/nvcc ]; then
