@@ -1,9 +1,11 @@
 #pragma once
 // Helpers for the data-set tests: a temporary directory, raw and gzip file writers, and error matching.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include <zlib.h>
 
+#include <csignal>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -39,6 +41,29 @@ class TempDir {
 
  private:
   fs::path path_;
+};
+
+// While alive, files this process writes cannot grow past `bytes` (RLIMIT_FSIZE, with SIGXFSZ ignored so a
+// write past it fails with EFBIG): how a full disk looks to the writer, without needing a small file system.
+class FileSizeLimit {
+ public:
+  explicit FileSizeLimit(rlim_t bytes) {
+    getrlimit(RLIMIT_FSIZE, &saved_);
+    old_handler_ = std::signal(SIGXFSZ, SIG_IGN);
+    struct rlimit limited = saved_;
+    limited.rlim_cur = bytes;
+    setrlimit(RLIMIT_FSIZE, &limited);
+  }
+  ~FileSizeLimit() {
+    setrlimit(RLIMIT_FSIZE, &saved_);
+    std::signal(SIGXFSZ, old_handler_);
+  }
+  FileSizeLimit(const FileSizeLimit&) = delete;
+  FileSizeLimit& operator=(const FileSizeLimit&) = delete;
+
+ private:
+  struct rlimit saved_ {};
+  void (*old_handler_)(int) = nullptr;
 };
 
 inline void write_bytes(const std::string& path, const std::vector<uint8_t>& bytes) {

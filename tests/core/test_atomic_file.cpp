@@ -1,9 +1,7 @@
 // write_file_atomically: the target is replaced whole or not at all, and no temporary file survives.
 #include <gtest/gtest.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
-#include <csignal>
 
 #include <filesystem>
 #include <fstream>
@@ -11,6 +9,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "data_files.h"
 
 namespace scn {
 namespace {
@@ -101,20 +100,15 @@ TEST_F(AtomicFile, IoFailuresNameThePathAndTheCause) {
 TEST_F(AtomicFile, ADeviceThatRefusesTheWriteNamesTheCause) {
   const std::string path = file("big.bin");
   write_string_atomically(path, "old");
-  struct rlimit saved {};
-  ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &saved), 0);
-  auto old_handler = std::signal(SIGXFSZ, SIG_IGN);  // else the kernel kills the process at the limit
-  struct rlimit limited = saved;
-  limited.rlim_cur = 1 << 20;
-  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &limited), 0);
   std::string message;
-  try {
-    write_string_atomically(path, std::string(3 << 20, 'x'));
-  } catch (const Error& e) {
-    message = e.what();
+  {
+    testing::FileSizeLimit limit(1 << 20);
+    try {
+      write_string_atomically(path, std::string(3 << 20, 'x'));
+    } catch (const Error& e) {
+      message = e.what();
+    }
   }
-  setrlimit(RLIMIT_FSIZE, &saved);
-  std::signal(SIGXFSZ, old_handler);
   EXPECT_NE(message.find("cannot write '" + path + "' (a write error; the file is left as it was): File too large"),
             std::string::npos) << message;
   std::ifstream in(path);

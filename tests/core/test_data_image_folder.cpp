@@ -201,5 +201,29 @@ TEST(DataImageFolder, ALatin1ClassFolderBecomesAUtf8Name) {
   EXPECT_NO_THROW(summary_json(inspect_dataset(d)).dump());
 }
 
+// A device that fills up during the conversion leaves the output folder as it was: no *.tmp files.
+TEST(DataImageFolder, AFullDeviceLeavesNoTemporaryFiles) {
+  TempDir dir;
+  const std::string root = dir / "folder";
+  for (const char* c : {"a", "b"}) {
+    std::filesystem::create_directories(root + "/" + c);
+    for (int k = 0; k < 40; ++k)
+      testing::write_png(root + "/" + c + "/" + std::to_string(k) + ".png", 32, 32, 3,
+                         testing::solid_rgb(32, 32, uint8_t(k), 2, 3));
+  }
+  std::string message;
+  {
+    testing::FileSizeLimit limit(100'000);  // the training batch is 80 × 3073 bytes
+    try {
+      convert_image_folder(root, dir / "out");
+    } catch (const Error& e) {
+      message = e.what();
+    }
+  }
+  EXPECT_NE(message.find("data_batch_1.bin: cannot write 245840 bytes (File too large)"), std::string::npos) << message;
+  for (const auto& entry : std::filesystem::directory_iterator(dir / "out"))
+    ADD_FAILURE() << "left behind: " << entry.path();
+}
+
 }  // namespace
 }  // namespace scn
