@@ -1,5 +1,9 @@
 #include "models/preflight.h"
 
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <filesystem>
 
 #include "core/memory.h"
@@ -19,7 +23,24 @@ std::vector<std::string> earlier_run_files(const std::string& dir) {
   return found;
 }
 
+namespace {
+// "<file>.tmp.<pid>.<n>" (core/atomic_file.h) of a process that no longer exists.
+bool stale_temporary(const std::string& name) {
+  const auto at = name.rfind(".tmp.");
+  if (at == std::string::npos) return false;
+  const std::string rest = name.substr(at + 5);
+  const auto dot = rest.find('.');
+  if (dot == std::string::npos || dot == 0 || rest.find_first_not_of("0123456789.") != std::string::npos) return false;
+  const pid_t pid = static_cast<pid_t>(std::stol(rest.substr(0, dot)));
+  return pid != ::getpid() && ::kill(pid, 0) != 0 && errno == ESRCH;
+}
+}  // namespace
+
 void prepare_run_folder(const std::string& dir, bool resuming, bool force) {
+  std::error_code ec;
+  if (fs::is_directory(dir, ec))
+    for (const auto& entry : fs::directory_iterator(dir, ec))
+      if (entry.is_regular_file(ec) && stale_temporary(entry.path().filename().string())) fs::remove(entry.path(), ec);
   if (resuming) return;
   const std::vector<std::string> found = earlier_run_files(dir);
   if (found.empty()) return;

@@ -12,7 +12,8 @@ namespace scn {
 std::vector<std::string> earlier_run_files(const std::string& dir);
 
 // Refuses to start a fresh run over an earlier one unless `force`; with `force`, removes its files so that
-// nothing stale (a best checkpoint of another run) survives. Resuming keeps everything.
+// nothing stale (a best checkpoint of another run) survives. Resuming keeps everything. Either way, removes
+// the temporary files of atomic writes whose process is gone (a run killed mid-write leaves one).
 void prepare_run_folder(const std::string& dir, bool resuming, bool force);
 
 // Refuses a net whose training cannot fit in host memory (CPU runs), naming the config, the batch, the

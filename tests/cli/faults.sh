@@ -51,6 +51,7 @@ kill9)
   check "the run resumes and completes after 8 kills (exit $status: $out)" test $status -eq 0
   run_scn eval "$config" --checkpoint run/last.safetensors "${small[@]}"
   check "its checkpoint evaluates" test $status -eq 0
+  check "no temporary file of a killed write is left" test -z "$(ls run | grep '\.tmp\.')"
   ;;
 enospc)
   # A file-size limit makes every write past 256 KiB fail (EFBIG, as a full disk fails with ENOSPC): the

@@ -1,7 +1,11 @@
 // The divergence rule and the memory check that runs before training.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 
 #include "models/divergence.h"
 #include "models/preflight.h"
@@ -40,10 +44,10 @@ TEST(Divergence, TheReferenceIsNeverBelowAUniformGuess) {
 
 TEST(Preflight, ANetTooLargeForTheMachineIsRefusedBeforeAllocation) {
   RunConfig c = RunConfig::parse(ConfigNode::load_string(R"(model:
-  input: [3, 4096, 4096]
+  input: [3, 1024, 1024]
   classes: 10
   layers:
-    - {type: sparse_code, out: 4096, iters: 10}
+    - {type: sparse_code, out: 1024, iters: 10}
     - {type: global_avg_pool}
     - {type: linear, out: 10}
 train: {batch: 128}
@@ -64,6 +68,21 @@ train: {batch: 128}
   c.model = ConfigNode::load_string("model: {input: [1, 8, 8], classes: 2, layers: [{type: global_avg_pool}, "
                                     "{type: linear, out: 2}]}\n", "small.yaml")["model"];
   EXPECT_NO_THROW(check_training_memory(*Net::build(c.model), c, Device::cpu()));
+}
+
+TEST(Preflight, TemporaryFilesOfKilledWritesAreRemoved) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("scn_preflight_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const fs::path dead = dir / "last.safetensors.tmp.999999999.0";       // no such process
+  const fs::path alive = dir / ("last.safetensors.tmp." + std::to_string(::getpid()) + ".3");  // ours
+  const fs::path other = dir / "notes.tmp.txt";
+  for (const fs::path& p : {dead, alive, other}) std::ofstream(p) << "x";
+  prepare_run_folder(dir.string(), true, false);
+  EXPECT_FALSE(fs::exists(dead));
+  EXPECT_TRUE(fs::exists(alive));
+  EXPECT_TRUE(fs::exists(other));
+  fs::remove_all(dir);
 }
 
 }  // namespace
