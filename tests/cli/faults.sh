@@ -35,9 +35,11 @@ kill9)
     resume=()
     [ -f run/last.safetensors ] && resume=(--resume run/last.safetensors)
     "$scn" train "$config" "${small[@]}" train.epochs=2 train.checkpoint_minutes=1.0e-9 --out run "${resume[@]}" \
-      >/dev/null 2>"$work/kill.err" &
+      >"$work/kill.out" 2>"$work/kill.err" &
     pid=$!
-    sleep "0.$((RANDOM % 9 + 1))$((RANDOM % 10))"
+    # Kill at a random moment after training started (loading the data set takes a while on a slow machine).
+    for _ in $(seq 300); do grep -q "^training " "$work/kill.out" 2>/dev/null && break; sleep 0.05; done
+    sleep "0.$((RANDOM % 5))$((RANDOM % 10))"
     kill -9 $pid 2>/dev/null
     wait $pid 2>/dev/null
     # A run killed after finishing is fine; an error other than the kill is not.
