@@ -5,9 +5,6 @@
 
 #include "core/philox.h"
 #include "kernels/elementwise.h"
-#include "kernels/fista_extrapolate.h"
-#include "kernels/ista_update.h"
-#include "kernels/normalize_l2.h"
 #include "kernels/random_fill.h"
 #include "layers/registry.h"
 
@@ -22,7 +19,8 @@ SparseCodeConfig SparseCodeConfig::parse(const ConfigNode& node) {
   c.stride = static_cast<int>(node.get_positive_int("stride", 1, kMaxKernel));
   c.pad = static_cast<int>(node.get_nonneg_int("pad", c.kernel / 2, kMaxKernel));
   c.iters = static_cast<int>(node.get_nonneg_int("iters", 0, kMaxPursuitIters));
-  c.fista = node.get_enum("algorithm", "fista", {"ista", "fista"}) == "fista";
+  c.algorithm = node.get_enum("algorithm", "fista", {"ista", "fista"}) == "fista" ? PursuitAlgorithm::fista
+                                                                                 : PursuitAlgorithm::ista;
   c.mode = node.get_enum("mode", "nonneg", {"nonneg", "two_sided"}) == "nonneg" ? ThresholdMode::nonneg
                                                                                : ThresholdMode::two_sided;
   ConfigNode step = node["step"];
@@ -56,7 +54,7 @@ void SparseCodeConfig::to_yaml(YAML::Node& node) const {
   node["stride"] = stride;
   node["pad"] = pad;
   node["iters"] = iters;
-  node["algorithm"] = fista ? "fista" : "ista";
+  node["algorithm"] = algorithm == PursuitAlgorithm::fista ? "fista" : "ista";
   node["mode"] = mode == ThresholdMode::nonneg ? "nonneg" : "two_sided";
   if (step_auto) {
     node["step"] = "auto";
@@ -73,16 +71,8 @@ void SparseCodeConfig::to_yaml(YAML::Node& node) const {
   node["recompute"] = recompute;
 }
 
-SparseCodeLayer::SparseCodeLayer(SparseCodeConfig config) : config_(std::move(config)) {
-  // τ₁ = 1, τₜ₊₁ = (1 + √(1 + 4τₜ²))/2, βₜ = (τₜ − 1)/τₜ₊₁; betas_[t] for t = 1 … K (index 0 unused).
-  betas_.assign(static_cast<size_t>(config_.iters) + 1, 0.0f);
-  double tau = 1.0;
-  for (int t = 1; t <= config_.iters; ++t) {
-    const double next = (1.0 + std::sqrt(1.0 + 4.0 * tau * tau)) / 2.0;
-    betas_[t] = static_cast<float>((tau - 1.0) / next);
-    tau = next;
-  }
-}
+SparseCodeLayer::SparseCodeLayer(SparseCodeConfig config)
+    : config_(std::move(config)), pursuit_(config_.iters, config_.algorithm) {}
 
 Shape SparseCodeLayer::output_shape(const Shapes& inputs) {
   const Shape& in = inputs.at(0);
@@ -160,46 +150,54 @@ int64_t SparseCodeLayer::forward_bytes(const Shapes& inputs, const Shape& output
   // b = Dᵀx: x in, b out. γ₀: b in, γ₀ out. Each step: D z (z in, u out), Dᵀu (u in, G out), the fused
   // update (z, b, G in, γ out), and from the second FISTA step the extrapolation (two in, one out).
   const int64_t in = inputs.at(0).numel(), code = output.numel(), k = config_.iters;
-  const int64_t extrapolations = config_.fista ? std::max<int64_t>(k - 1, 0) : 0;
+  const int64_t extrapolations = config_.algorithm == PursuitAlgorithm::fista ? std::max<int64_t>(k - 1, 0) : 0;
   return 4 * (in + 3 * code + k * (2 * in + 6 * code) + 3 * code * extrapolations);
 }
 
 std::string SparseCodeLayer::describe() const {
   std::ostringstream os;
-  os << "K=" << config_.iters << (config_.iters ? (config_.fista ? " fista" : " ista") : "")
+  const bool fista = config_.algorithm == PursuitAlgorithm::fista;
+  os << "K=" << config_.iters << (config_.iters ? (fista ? " fista" : " ista") : "")
      << (config_.mode == ThresholdMode::nonneg ? " nonneg" : " two_sided") << (config_.step_auto ? " step=auto" : "")
      << (config_.stride > 1 ? " s" + std::to_string(config_.stride) : "");
   return os.str();
 }
 
-void SparseCodeLayer::power_iterate(Context& ctx, SparseCodeState& s, int iterations, const Tensor& step) {
+Dictionary SparseCodeLayer::dictionary() const {
+  Dictionary d;
+  d.weight = param(weight_);
+  d.threshold = param(threshold_);
+  d.step = param(step_);
+  d.geometry = conv_params();
+  d.mode = config_.mode;
+  return d;
+}
+
+void SparseCodeLayer::prepare_power_iteration(Context& ctx, SparseCodeState& s, int& iterations) {
   const Device dev = ctx.device();
   const Shape code{1, out_shape_[0], out_shape_[1], out_shape_[2]};
-  const Shape image{1, in_shape_[0], in_shape_[1], in_shape_[2]};
   const DType dt = arena_->values().dtype();
-  ensure_tensor(s.power_image, image, dt, dev);
-  ensure_tensor(s.power_out, code, dt, dev);
-  ensure_tensor(s.lipschitz, Shape{1}, dt, dev);
+  PowerIteration& p = s.power;
+  ensure_tensor(p.image, Shape{1, in_shape_[0], in_shape_[1], in_shape_[2]}, dt, dev);
+  ensure_tensor(p.next, code, dt, dev);
+  ensure_tensor(p.lipschitz, Shape{1}, dt, dev);
   if (power_ >= 0) {
-    s.power_vector = param(power_);  // warm start from the run's own vector
-  } else if (!s.power_vector.defined() || s.power_vector.shape() != code) {
-    s.power_vector = Tensor::empty(code, dt, dev);
-    fill_normal(ctx, s.power_vector, 0.0f, 1.0f, RngKey{0x5eed, RngPurpose::init, 1});
+    p.vector = param(power_);  // warm start from the run's own vector
+  } else if (!p.vector.defined() || p.vector.shape() != code) {
+    p.vector = Tensor::empty(code, dt, dev);
+    fill_normal(ctx, p.vector, 0.0f, 1.0f, RngKey{0x5eed, RngPurpose::init, 1});
     iterations = std::max(iterations, 30);  // cold start: converge first
   }
-  const Tensor w = param(weight_);
-  // v ← DᵀD v / ‖DᵀD v‖; with ‖v‖ = 1, ‖DᵀD v‖ → λ_max(DᵀD) = ‖D‖². All on the device: no synchronisation.
-  normalize_l2(ctx, s.power_vector, s.lipschitz, Tensor(), s.power_vector);
-  for (int i = 0; i < iterations; ++i) {
-    conv2d_backward_data(ctx, s.power_image, s.power_vector, w, conv_params());
-    conv2d_forward(ctx, s.power_out, s.power_image, w, conv_params());
-    normalize_l2(ctx, s.power_vector, s.lipschitz, i + 1 == iterations ? step : Tensor(), s.power_out);
-  }
+}
+
+void SparseCodeLayer::power_iterate(Context& ctx, SparseCodeState& s, int iterations, const Tensor& step) {
+  prepare_power_iteration(ctx, s, iterations);
+  scn::power_iterate(ctx, dictionary(), s.power, iterations, step);
 }
 
 double SparseCodeLayer::estimate_lipschitz(Context& ctx, SparseCodeState& s, int iterations) {
   power_iterate(ctx, s, iterations, Tensor());
-  const double lipschitz = s.lipschitz.item();
+  const double lipschitz = s.power.lipschitz.item();
   SCN_CHECK(std::isfinite(lipschitz), "sparse_code: the dictionary holds NaN or Inf");
   return lipschitz;
 }
@@ -213,52 +211,7 @@ void SparseCodeLayer::forward(Context& ctx, const Tensors& inputs, const Tensor&
     power_iterate(ctx, s, 1, param(step_));
   }
   // Backward needs every iterate unless it recomputes them (recompute: true) or there is no backward.
-  run_pursuit(ctx, inputs.at(0), output, s, mode == Mode::train && !config_.recompute);
-}
-
-void SparseCodeLayer::run_pursuit(Context& ctx, const Tensor& x, const Tensor& output, SparseCodeState& s,
-                                  bool store) {
-  const int K = config_.iters;
-  const Device dev = x.device();
-  const DType dt = x.dtype();
-  const Shape code = output.shape();
-  const Tensor w = param(weight_), theta = param(threshold_), eta = param(step_);
-  // Every iterate kept for backward, or three rolling slots (γₜ, γₜ₋₁, γₜ₋₂) when only the output matters.
-  const size_t slots = store ? static_cast<size_t>(K) + 1 : std::min<size_t>(static_cast<size_t>(K) + 1, 3);
-  auto slot = [&](int t) { return static_cast<size_t>(t) % slots; };
-  // Views for this call (γ_K is the output itself); the buffers behind them are owned by the state.
-  s.gamma.assign(slots, Tensor());
-  s.gamma[slot(K)] = output;
-  s.gamma_own.resize(slots);
-  for (size_t j = 0; j < slots; ++j) {
-    if (s.gamma[j].defined()) continue;
-    ensure_tensor(s.gamma_own[j], code, dt, dev);
-    s.gamma[j] = s.gamma_own[j];
-  }
-  const size_t kept = store ? static_cast<size_t>(K) : std::min<size_t>(static_cast<size_t>(K), 1);
-  s.z.assign(kept, Tensor());
-  s.z_own.resize(kept);
-  s.u.resize(kept);
-  s.g.resize(kept);
-  ensure_tensor(s.b, code, dt, dev);
-  conv2d_forward(ctx, s.b, x, w, conv_params());
-  ista_first_code_forward(ctx, s.gamma[slot(0)], s.b, eta, theta, config_.mode);
-  for (int t = 1; t <= K; ++t) {
-    const size_t i = store ? static_cast<size_t>(t - 1) : 0;
-    // zₜ: γ₀ for t = 1; ISTA: γₜ₋₁; FISTA: γₜ₋₁ + βₜ₋₁(γₜ₋₁ − γₜ₋₂) (β₁ = 0).
-    if (t == 1 || !config_.fista || betas_[t - 1] == 0.0f) {
-      s.z[i] = s.gamma[slot(t - 1)];
-    } else {
-      ensure_tensor(s.z_own[i], code, dt, dev);
-      fista_extrapolate_forward(ctx, s.z_own[i], s.gamma[slot(t - 1)], s.gamma[slot(t - 2)], betas_[t - 1]);
-      s.z[i] = s.z_own[i];
-    }
-    ensure_tensor(s.u[i], x.shape(), dt, dev);
-    ensure_tensor(s.g[i], code, dt, dev);
-    conv2d_backward_data(ctx, s.u[i], s.z[i], w, conv_params());  // D zₜ
-    conv2d_forward(ctx, s.g[i], s.u[i], w, conv_params());        // DᵀD zₜ
-    ista_update_forward(ctx, s.gamma[slot(t)], s.z[i], s.b, s.g[i], eta, theta, config_.mode);
-  }
+  pursuit_.forward(ctx, dictionary(), inputs.at(0), output, s.tape, mode == Mode::train && !config_.recompute);
 }
 
 void register_sparse_code_layer(LayerRegistry& registry) {

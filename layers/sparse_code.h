@@ -2,14 +2,13 @@
 // type: sparse_code — the unrolled convolutional sparse-coding pursuit of DESIGN §1:
 //   b = Dᵀx, γ₀ = S_θ(η·b), then K ISTA or FISTA steps γₜ = S_θ(zₜ + η(b − DᵀD zₜ)), output γ_K,
 // with Dᵀ = conv2d(·, W) and D = conv_transpose2d(·, W) of one dictionary W, one θ and one η per layer.
-// Backward is exact reverse mode through the unrolled iterations (see sparse_code_backward.cpp).
+// The layer is glue: its parameters, config and step rule, over the pursuit module (pursuit.h,
+// unrolled_pursuit.h), which holds the maths of the steps and their exact reverse mode.
 #include <vector>
 
-#include "kernels/conv2d.h"
-#include "kernels/soft_threshold.h"
 #include "layers/layer.h"
+#include "layers/unrolled_pursuit.h"
 #include "layers/weight_init.h"
-
 namespace scn {
 
 struct SparseCodeConfig {
@@ -18,7 +17,7 @@ struct SparseCodeConfig {
   int stride = 1;
   int pad = 1;                     // default kernel / 2
   int iters = 0;                   // K
-  bool fista = true;               // algorithm: fista | ista
+  PursuitAlgorithm algorithm = PursuitAlgorithm::fista;
   ThresholdMode mode = ThresholdMode::nonneg;
   bool step_auto = false;          // step: auto → η = 1/‖D‖² by power iteration
   double step_init = 1.0;
@@ -35,21 +34,12 @@ struct SparseCodeConfig {
 
 // What forward keeps for backward. With recompute, only scratch lives here between calls.
 struct SparseCodeState : LayerState {
-  Tensor b;                     // Dᵀx                       (N, Co, Ho, Wo)
-  std::vector<Tensor> gamma;    // views of γ₀ … γ_K for the last call (γ_K is the output) (N, Co, Ho, Wo)
-  std::vector<Tensor> z;        // views of z₁ … z_K (γₜ₋₁ itself where zₜ = γₜ₋₁)
-  std::vector<Tensor> u;        // D zₜ                       (N, Ci, H, W)
-  std::vector<Tensor> g;        // DᵀD zₜ                     (N, Co, Ho, Wo)
-  std::vector<Tensor> gamma_own, z_own;  // the buffers behind the views, reused across calls
-  // Backward scratch.
-  Tensor db, g_pre, scaled, a;
-  Tensor deta_auto, dw_scratch;  // step: auto — ∂L/∂η, passed on to W through η = 1/‖D‖²
-  std::vector<Tensor> dgamma;
-  // Power iteration: the vector (a view of the arena's `power_vector` under step: auto, else owned here),
-  // warm-started from the previous call (1, Co, Ho, Wo), and its scratch.
-  Tensor power_vector, power_image, power_out;
-  Tensor lipschitz;             // (1) the last estimate of ‖D‖², on the device
-  Tensor recomputed_output;     // recompute: true — γ_K recomputed in backward (the net's output stays)
+  PursuitTape tape;
+  // Power iteration: the vector is a view of the arena's `power_vector` under step: auto (warm-started from
+  // the previous call, saved in checkpoints), else owned here.
+  PowerIteration power;
+  Tensor deta_auto, step_auto_scratch;  // step: auto — ∂L/∂η, passed on to W through η = 1/‖D‖²
+  Tensor recomputed_output;             // recompute: true — γ_K recomputed in backward (the net's output stays)
 };
 
 class SparseCodeLayer : public Layer {
@@ -75,20 +65,20 @@ class SparseCodeLayer : public Layer {
   double estimate_lipschitz(Context& ctx, SparseCodeState& state, int iterations);
   // The same iterations without reading anything on the host; writes η = 1/‖D‖² into `step` when defined.
   void power_iterate(Context& ctx, SparseCodeState& state, int iterations, const Tensor& step);
-  // FISTA momentum βₜ used to form z_{t+1} = γₜ + βₜ(γₜ − γ_{t−1}), t = 1 … K−1 (index t).
-  const std::vector<float>& fista_betas() const { return betas_; }
+  // FISTA momentum βₜ of zₜ = γₜ₋₁ + βₜ(γₜ₋₁ − γₜ₋₂), t = 1 … K (index 0 unused; β₁ = 0).
+  const std::vector<float>& fista_momenta() const { return pursuit_.momenta(); }
 
  private:
-  // Runs b, γ₀ and the K steps. `store` keeps every iterate for backward; otherwise rolling buffers.
-  void run_pursuit(Context& ctx, const Tensor& x, const Tensor& output, SparseCodeState& s, bool store);
-  void backward_stored(Context& ctx, const Tensor& x, const Tensor& grad_output, const Tensor& grad_input,
-                       SparseCodeState& s);
-  void add_step_auto_gradient(Context& ctx, SparseCodeState& s);
+  // The dictionary's views for this call, and where backward adds its gradients.
+  Dictionary dictionary() const;
+  DictionaryGrads dictionary_grads(SparseCodeState& s) const;
+  void prepare_power_iteration(Context& ctx, SparseCodeState& s, int& iterations);
+  void backward_taped(Context& ctx, const Tensor& x, const Tensor& grad_output, const Tensor& dx, SparseCodeState& s);
   void set_step(Context& ctx, double eta);
   ConvParams conv_params() const { return ConvParams{config_.stride, config_.pad}; }
 
   SparseCodeConfig config_;
-  std::vector<float> betas_;
+  UnrolledPursuit pursuit_;
   Shape in_shape_, out_shape_;  // [C, H, W]
   int weight_ = -1, threshold_ = -1, step_ = -1, power_ = -1;
 };

@@ -16,6 +16,7 @@ const std::vector<LayerCase>& all_layer_cases() {
        "{type: sparse_code, out: 5, kernel: 1, iters: 3, mode: two_sided, step: {init: 0.3}, "
        "threshold: {init: 0.1, shared: true}}",
        {Shape{3, 5, 7}}, 2},
+      {"sparse_code_step_auto", "{type: sparse_code, out: 4, iters: 2, step: auto}", {Shape{3, 6, 5}}, 2},
       {"sparse_code_recompute", "{type: sparse_code, out: 4, iters: 3, recompute: true, step: {init: 0.3}}",
        {Shape{3, 5, 7}}, 2},
       {"conv", "{type: conv, out: 5, kernel: 3, stride: 2}", {Shape{3, 7, 9}}, 2},

@@ -85,6 +85,26 @@ void check_gradient(const std::string& what, double* values, int64_t n, const st
   EXPECT_LE(skipped * 20, checked) << what << ": " << skipped << " of " << checked << " elements sit on kinks";
 }
 
+// Layers with run state (the power iteration's vector of step: auto) change it in every training forward.
+// Converge it first (its gradient terms are exact at convergence), then restore every non-trainable entry
+// before each forward, so the loss is a function of the checked values alone.
+struct FrozenState {
+  std::vector<std::pair<int, Tensor>> saved;
+  void restore(ParamArena& arena) const {
+    for (const auto& [i, v] : saved) arena.value(i).copy_from(v);
+  }
+};
+FrozenState converge_and_freeze_state(BuiltLayer& b, const Tensors& inputs) {
+  bool stateful = false;
+  for (int i = 0; i < b.arena.count(); ++i) stateful |= b.arena.spec(i).kind == "state";
+  if (stateful)
+    for (int k = 0; k < 2000; ++k) run_layer(b, inputs, Tensor());
+  FrozenState f;
+  for (int i = 0; i < b.arena.count(); ++i)
+    if (!b.arena.spec(i).trainable) f.saved.emplace_back(i, b.arena.value(i).clone());
+  return f;
+}
+
 class LayerGradCheck : public ::testing::TestWithParam<LayerCase> {};
 class LayerCudaVsCpu : public ::testing::TestWithParam<LayerCase> {};
 
@@ -94,8 +114,13 @@ TEST_P(LayerGradCheck, InputsAndParametersMatchFiniteDifferences) {
   auto b = build_layer(c, DType::f64, Device::cpu(), seed);
   Tensors inputs = make_inputs(c, DType::f64, seed);
   Tensor r = random_uniform(batched(c.batch, b->output_shape), DType::f64, seed, 99);
+  const FrozenState frozen = converge_and_freeze_state(*b, inputs);
+  frozen.restore(b->arena);
   LayerRun base = run_layer(*b, inputs, r);
-  auto loss = [&] { return weighted_sum(run_layer(*b, inputs, Tensor()).output, r); };
+  auto loss = [&] {
+    frozen.restore(b->arena);
+    return weighted_sum(run_layer(*b, inputs, Tensor()).output, r);
+  };
   for (size_t k = 0; k < inputs.size(); ++k)
     check_gradient(c.name + " input " + std::to_string(k), inputs[k].data<double>(), inputs[k].numel(),
                    base.input_grads[k].to_vector(), loss);

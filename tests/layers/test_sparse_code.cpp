@@ -117,6 +117,67 @@ TEST(SparseCode, FistaObjectiveFallsFasterThanIsta) {
   }
 }
 
+// Beck–Teboulle's FISTA written from the paper, independently of the layer: x₀ = 0, y₁ = x₀, t₁ = 1,
+// xₖ = p(yₖ) = S_{λη}(yₖ + η·Dᵀ(x − D yₖ)), tₖ₊₁ = (1 + √(1 + 4tₖ²))/2, yₖ₊₁ = xₖ + ((tₖ − 1)/tₖ₊₁)(xₖ − xₖ₋₁).
+// The layer's γ₀ is x₁, so K layer steps are x_{K+1}.
+std::vector<double> textbook_fista(Problem& p, double lambda, int prox_steps, bool nonneg) {
+  Context& ctx = Context::get(Device::cpu());
+  ParamArena& a = p.built->arena;
+  const Tensor w = a.value(a.find("node.weight"));
+  const double eta = a.value(a.find("node.step")).item();
+  const Shape code{1, 6, 8, 7};
+  std::vector<double> x_prev(static_cast<size_t>(code.numel()), 0.0), x = x_prev, y = x_prev;
+  double t = 1.0;
+  Tensor image = Tensor::empty(p.x.shape(), DType::f64), grad = Tensor::empty(code, DType::f64);
+  for (int k = 1; k <= prox_steps; ++k) {
+    conv2d_backward_data(ctx, image, Tensor::from_vector(y, code, DType::f64), w, ConvParams{1, 1});  // D y
+    std::vector<double> r = image.to_vector(), xs = p.x.to_vector();
+    for (size_t i = 0; i < r.size(); ++i) r[i] = xs[i] - r[i];
+    conv2d_forward(ctx, grad, Tensor::from_vector(r, p.x.shape(), DType::f64), w, ConvParams{1, 1});  // Dᵀ(x − Dy)
+    const std::vector<double> g = grad.to_vector();
+    x_prev = x;
+    for (size_t i = 0; i < x.size(); ++i) {
+      const double v = y[i] + eta * g[i], th = lambda * eta;
+      x[i] = nonneg ? std::max(v - th, 0.0) : (v > th ? v - th : v < -th ? v + th : 0.0);
+    }
+    const double next = (1 + std::sqrt(1 + 4 * t * t)) / 2;
+    for (size_t i = 0; i < y.size(); ++i) y[i] = x[i] + (t - 1) / next * (x[i] - x_prev[i]);
+    t = next;
+  }
+  return x;
+}
+
+TEST(SparseCode, FistaMatchesBeckTeboulleAtTwoFiveAndTwentySteps) {
+  const double lambda = 0.05;
+  for (int k : {2, 5, 20}) {
+    Problem p = make_problem("{type: sparse_code, out: 6, algorithm: fista, mode: two_sided, iters: " +
+                                 std::to_string(k) + "}",
+                             lambda, 17);
+    const Tensor out = run(p);
+    const std::vector<double> reference = textbook_fista(p, lambda, k + 1, false);
+    // βₜ reaches the kernels as a float (it comes from the host): agreement to ~1e-8, not to f64 rounding.
+    // The off-by-one indexing differs by ~1e-1.
+    EXPECT_TRUE(all_close(out, Tensor::from_vector(reference, out.shape(), DType::f64), Tolerance{1e-8, 1e-7},
+                          "FISTA after " + std::to_string(k) + " steps vs Beck-Teboulle"));
+    const double f_layer = residual_correlation(p, out, lambda).second;
+    const double f_reference =
+        residual_correlation(p, Tensor::from_vector(reference, out.shape(), DType::f64), lambda).second;
+    EXPECT_NEAR(f_layer, f_reference, 1e-7 * std::abs(f_reference)) << "objective after " << k << " steps";
+  }
+}
+
+TEST(SparseCode, TwoFistaStepsAreNotTwoIstaSteps) {
+  const double lambda = 0.05;
+  Problem fista = make_problem("{type: sparse_code, out: 6, algorithm: fista, iters: 2}", lambda, 23);
+  Problem ista = make_problem("{type: sparse_code, out: 6, algorithm: ista, iters: 2}", lambda, 23);
+  const std::vector<double> a = run(fista).to_vector(), b = run(ista).to_vector();
+  double largest = 0;
+  for (size_t i = 0; i < a.size(); ++i) largest = std::max(largest, std::abs(a[i] - b[i]));
+  EXPECT_GT(largest, 1e-3) << "z₂ = γ₁ + β₂(γ₁ − γ₀) with β₂ ≈ 0.28 must change the second step";
+  EXPECT_NEAR(fista.layer->fista_momenta().at(2), 0.2818, 1e-4);
+  EXPECT_EQ(fista.layer->fista_momenta().at(1), 0.0f);
+}
+
 TEST(SparseCode, ZeroStepsIsConvMinusThresholdThenRelu) {
   LayerCase c{"k0", "{type: sparse_code, out: 5, stride: 2, iters: 0, step: {init: 1.0}}", {Shape{3, 7, 9}}, 2};
   auto b = build_layer(c, DType::f32, Device::cpu(), 8);

@@ -1,0 +1,145 @@
+#include "layers/pursuit.h"
+
+#include <cmath>
+
+#include "kernels/elementwise.h"
+#include "kernels/ista_update.h"
+#include "kernels/linear.h"
+#include "kernels/normalize_l2.h"
+#include "kernels/scalar_scale.h"
+
+namespace scn {
+
+namespace {
+constexpr ConvParams kPointwise{1, 0};  // the patch form's Gram: a 1×1 convolution
+
+Tensor flat_weight(const Tensor& w) { return w.view(Shape{w.size(0), w.numel() / w.size(0)}); }
+Tensor square(const Tensor& m) { return m.view(Shape{m.size(0), m.size(1)}); }
+}  // namespace
+
+std::vector<float> fista_momenta(int iters) {
+  std::vector<float> beta(static_cast<size_t>(std::max(iters, 0)) + 1, 0.0f);
+  double t = 1.0;  // t₁ = 1: γ₀ is FISTA's first iterate
+  for (int k = 1; k <= iters; ++k) {
+    const double next = (1.0 + std::sqrt(1.0 + 4.0 * t * t)) / 2.0;
+    // βₖ = (tₖ − 1)/tₖ₊₁ extrapolates to zₖ from γₖ₋₁ and γₖ₋₂; β₁ = 0 (there is no γ₋₁).
+    beta[static_cast<size_t>(k)] = static_cast<float>((t - 1.0) / next);
+    t = next;
+  }
+  return beta;
+}
+
+void correlate(Context& ctx, const Dictionary& d, const Tensor& b, const Tensor& x) {
+  conv2d_forward(ctx, b, x, d.weight, d.geometry);
+}
+
+void correlate_backward(Context& ctx, const Dictionary& d, const DictionaryGrads& grads, const Tensor& dx,
+                        const Tensor& db, const Tensor& x) {
+  if (grads.weight.defined()) conv2d_backward_weights(ctx, grads.weight, x, db, d.geometry, 1.0f);
+  if (dx.defined()) conv2d_backward_data(ctx, dx, db, d.weight, d.geometry);
+}
+
+void reconstruct(Context& ctx, const Dictionary& d, const Tensor& image, const Tensor& code) {
+  conv2d_backward_data(ctx, image, code, d.weight, d.geometry);
+}
+
+void apply_gram(Context& ctx, const Dictionary& d, const Tensor& G, const Tensor& z, const Tensor& image) {
+  if (d.form == GramForm::patch) {
+    conv2d_forward(ctx, G, z, d.gram_matrix, kPointwise);
+    return;
+  }
+  conv2d_backward_data(ctx, image, z, d.weight, d.geometry);  // D z
+  conv2d_forward(ctx, G, image, d.weight, d.geometry);        // Dᵀ(D z)
+}
+
+void gram_backward(Context& ctx, const Dictionary& d, const DictionaryGrads& grads, const Tensor& dz,
+                   bool accumulate_dz, const Tensor& dG, const Tensor& z, const Tensor& image, const Tensor& scratch) {
+  const float beta = accumulate_dz ? 1.0f : 0.0f;
+  if (d.form == GramForm::patch) {
+    // G = M z at every pixel: ∂M += Σ dG zᵀ, ∂z = Mᵀ dG.
+    if (grads.gram_matrix.defined()) conv2d_backward_weights(ctx, grads.gram_matrix, z, dG, kPointwise, 1.0f);
+    if (dz.defined()) conv2d_backward_data(ctx, dz, dG, d.gram_matrix, kPointwise, beta);
+    return;
+  }
+  // G = conv(u, W) with u = conv_transpose(z, W): W appears twice.
+  if (grads.weight.defined()) conv2d_backward_weights(ctx, grads.weight, image, dG, d.geometry, 1.0f);
+  conv2d_backward_data(ctx, scratch, dG, d.weight, d.geometry);  // D dG
+  if (grads.weight.defined()) conv2d_backward_weights(ctx, grads.weight, scratch, z, d.geometry, 1.0f);
+  if (dz.defined()) conv2d_forward(ctx, dz, scratch, d.weight, d.geometry, beta);  // DᵀD dG
+}
+
+void form_gram_matrix(Context& ctx, const Dictionary& d) {
+  const Tensor w = flat_weight(d.weight);
+  linear_forward(ctx, square(d.gram_matrix), w, w, Tensor());
+}
+
+void finish_gram_backward(Context& ctx, const Dictionary& d, const DictionaryGrads& grads, const Tensor& scratch) {
+  if (!grads.weight.defined() || !grads.gram_matrix.defined()) return;
+  // M = W_f W_fᵀ: ∂W_f = M̄ W_f + M̄ᵀ W_f (linear_backward's dx and dw for y = x·wᵀ with x = w = W_f).
+  const Tensor w = flat_weight(d.weight), dw = flat_weight(grads.weight), first = flat_weight(scratch);
+  linear_backward(ctx, first, dw, Tensor(), square(grads.gram_matrix), w, w, true);
+  axpy(ctx, dw, 1.0f, first);
+}
+
+void first_code_forward(Context& ctx, const Dictionary& d, const Tensor& gamma, const Tensor& b) {
+  ista_first_code_forward(ctx, gamma, b, d.step, d.threshold, d.mode);
+}
+
+void first_code_backward(Context& ctx, const Dictionary& d, const DictionaryGrads& grads, const Tensor& db,
+                         const Tensor& dgamma, const Tensor& b, StepScratch& s) {
+  ensure_tensor(s.g_pre, b.shape(), b.dtype(), b.device());
+  ensure_tensor(s.scaled, b.shape(), b.dtype(), b.device());
+  ista_first_code_backward(ctx, s.g_pre, grads.threshold, grads.step, dgamma, b, d.step, d.threshold, d.mode, true);
+  scale_by_scalar(ctx, s.scaled, s.g_pre, d.step, -1.0f);
+  axpy(ctx, db, -1.0f, s.scaled);  // ∂b += η·g_pre
+}
+
+void pursuit_step_forward(Context& ctx, const Dictionary& d, const Tensor& gamma, const Tensor& b,
+                          const PursuitStep& step) {
+  apply_gram(ctx, d, step.gram, step.point, step.image);
+  ista_update_forward(ctx, gamma, step.point, b, step.gram, d.step, d.threshold, d.mode);
+}
+
+const Tensor& pursuit_step_backward(Context& ctx, const Dictionary& d, const DictionaryGrads& grads, const Tensor& db,
+                                    const Tensor& dgamma, const Tensor& b, const PursuitStep& step, StepScratch& s) {
+  ensure_tensor(s.g_pre, b.shape(), b.dtype(), b.device());
+  ensure_tensor(s.scaled, b.shape(), b.dtype(), b.device());
+  if (step.image.defined()) ensure_tensor(s.image, step.image.shape(), b.dtype(), b.device());
+  ista_update_backward(ctx, s.g_pre, grads.threshold, grads.step, dgamma, step.point, b, step.gram, d.step,
+                       d.threshold, d.mode, true);
+  scale_by_scalar(ctx, s.scaled, s.g_pre, d.step, -1.0f);  // ∂L/∂G = −η·g_pre
+  axpy(ctx, db, -1.0f, s.scaled);                          // ∂b += η·g_pre
+  // ∂z = g_pre + DᵀD(−η·g_pre), in place in g_pre.
+  gram_backward(ctx, d, grads, s.g_pre, true, s.scaled, step.point, step.image, s.image);
+  return s.g_pre;
+}
+
+void power_iterate(Context& ctx, const Dictionary& d, PowerIteration& p, int iterations, const Tensor& step_out) {
+  normalize_l2(ctx, p.vector, p.lipschitz, Tensor(), p.vector);
+  for (int i = 0; i < iterations; ++i) {
+    apply_gram(ctx, d, p.next, p.vector, p.image);
+    normalize_l2(ctx, p.vector, p.lipschitz, i + 1 == iterations ? step_out : Tensor(), p.next);
+  }
+}
+
+void add_step_auto_gradient(Context& ctx, const Dictionary& d, const DictionaryGrads& grads, const Tensor& deta,
+                            PowerIteration& p, const Tensor& scratch) {
+  const bool patch = d.form == GramForm::patch;
+  const Tensor target = patch ? grads.gram_matrix : grads.weight;
+  if (!target.defined()) return;
+  // ∂L/∂W of L = ⟨v, DᵀD v⟩ is gram_backward's weight term with dG = z = v.
+  DictionaryGrads of_lipschitz;
+  (patch ? of_lipschitz.gram_matrix : of_lipschitz.weight) = scratch;
+  scratch.zero_();
+  if (!patch) {
+    reconstruct(ctx, d, p.image, p.vector);  // D v
+    ensure_tensor(p.image_grad, p.image.shape(), p.image.dtype(), p.image.device());
+  }
+  gram_backward(ctx, d, of_lipschitz, Tensor(), false, p.vector, p.vector, p.image, p.image_grad);
+  // η² on the device (no synchronisation), then target −= ∂L/∂η · η² · ∂L/∂W.
+  scale_by_scalar(ctx, scratch, scratch, d.step, 1.0f);
+  scale_by_scalar(ctx, scratch, scratch, d.step, 1.0f);
+  add_scaled(ctx, target, target, -1.0f, deta, scratch);
+}
+
+}  // namespace scn

@@ -1,0 +1,50 @@
+#pragma once
+// The unrolled pursuit of DESIGN §1 over one dictionary (either Gram form):
+//   b = Dᵀx, γ₀ = S_θ(η·b), then K ISTA or FISTA steps γₜ = S_θ(zₜ + η(b − DᵀD zₜ)), output γ_K,
+// with z₁ = γ₀ and, for FISTA, zₜ = γₜ₋₁ + βₜ(γₜ₋₁ − γₜ₋₂) (βₜ from fista_momenta).
+// Backward is exact reverse mode through the K steps: pursuit_step_backward per step, the FISTA chain
+// through zₜ, the first code, and b = Dᵀx.
+#include <vector>
+
+#include "layers/pursuit.h"
+
+namespace scn {
+
+// What the forward keeps for backward (and the buffers behind it, reused across calls).
+struct PursuitTape {
+  Tensor b;                        // Dᵀx                                  like the code
+  std::vector<Tensor> codes;       // γ₀ … γ_K of the last call (views; γ_K is the output)
+  std::vector<PursuitStep> steps;  // steps 1 … K at index t − 1
+  std::vector<Tensor> code_buffers, point_buffers;  // owners behind the views
+  // Backward scratch.
+  Tensor db;                       // ∂L/∂b
+  std::vector<Tensor> dcodes;      // ∂L/∂γₜ, t < K (∂L/∂γ_K is the output gradient)
+  StepScratch scratch;
+};
+
+class UnrolledPursuit {
+ public:
+  UnrolledPursuit(int iters, PursuitAlgorithm algorithm);
+  int iters() const { return iters_; }
+  PursuitAlgorithm algorithm() const { return algorithm_; }
+  // βₜ, t = 1 … K (index 0 unused; all zero for ISTA).
+  const std::vector<float>& momenta() const { return momenta_; }
+
+  // Runs the pursuit into `output` (N, Co, Ho, Wo). `keep` stores every iterate for backward; otherwise
+  // three rolling codes suffice.
+  void forward(Context& ctx, const Dictionary& d, const Tensor& x, const Tensor& output, PursuitTape& tape,
+               bool keep) const;
+  // Reverse mode through a tape written with keep = true; dx (undefined: not computed) is overwritten,
+  // parameter gradients are added into `grads`.
+  void backward(Context& ctx, const Dictionary& d, const DictionaryGrads& grads, const Tensor& x,
+                const Tensor& grad_output, const Tensor& dx, PursuitTape& tape) const;
+
+ private:
+  bool extrapolates(int t) const { return t >= 2 && momenta_[static_cast<size_t>(t)] != 0.0f; }
+
+  int iters_;
+  PursuitAlgorithm algorithm_;
+  std::vector<float> momenta_;
+};
+
+}  // namespace scn
