@@ -39,14 +39,78 @@ std::vector<std::string> split_path(const std::string& path) {
 
 void apply_override_checked(YAML::Node root, const std::string& text);
 
+[[noreturn]] void override_error(const std::string& text, const std::string& message) {
+  throw ConfigError("command line: override '" + shorten(text) + "': " + message);
+}
+
+bool is_wildcard(const std::string& part) { return part == "[*]"; }
+
 size_t parse_index(const std::string& part, const std::string& text) {
   const std::string digits = part.size() >= 2 && part.back() == ']' ? part.substr(1, part.size() - 2) : "";
   if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos)
-    throw ConfigError("command line: override '" + shorten(text) + "': bad list index '" + shorten(part) + "'");
+    override_error(text, "bad list index '" + shorten(part) + "'");
   // No list in a config is this long; the bound also keeps the number from overflowing.
-  if (digits.size() > 6)
-    throw ConfigError("command line: override '" + shorten(text) + "': list index " + shorten(part) + " is out of range");
+  if (digits.size() > 6) override_error(text, "list index " + shorten(part) + " is out of range");
   return std::stoul(digits);
+}
+
+// Whether the document already has `part` below `node` (a key of a map, an index of a list).
+bool has_part(const YAML::Node& node, const std::string& part, const std::string& text) {
+  if (part.front() == '[') return node.IsSequence() && (is_wildcard(part) || parse_index(part, text) < node.size());
+  if (!node.IsMap()) return false;
+  for (const auto& kv : node)
+    if (kv.first.IsScalar() && kv.first.Scalar() == part) return true;
+  return false;
+}
+
+// Sets parts[i..] below `cur` to `value`; returns the number of places set. Before any `[*]` the path is
+// created as needed (maps for missing keys; list indices must exist). Below a `[*]` only elements that
+// already have the rest of the path are changed, the others are skipped; `[*]` itself visits every element.
+size_t set_path(YAML::Node cur, const std::vector<std::string>& parts, size_t i, const YAML::Node& value,
+                const std::string& text, bool below_wildcard) {
+  const std::string& p = parts[i];
+  const bool last = i + 1 == parts.size();
+  if (is_wildcard(p)) {
+    if (!cur.IsSequence()) {
+      if (below_wildcard) return 0;
+      override_error(text, "[*] needs a list at that path");
+    }
+    size_t set = 0;
+    for (size_t k = 0; k < cur.size(); ++k) {
+      if (last) {
+        cur[k] = YAML::Clone(value);
+        ++set;
+      } else {
+        set += set_path(cur[k], parts, i + 1, value, text, true);
+      }
+    }
+    if (set == 0 && !below_wildcard) {
+      std::string rest;
+      for (size_t k = i + 1; k < parts.size(); ++k)
+        rest += (parts[k].front() == '[' || rest.empty() ? "" : ".") + parts[k];
+      if (rest.empty()) override_error(text, "[*] matched no list element (the list is empty)");
+      const bool one_key = i + 2 == parts.size() && parts.back().front() != '[';
+      override_error(text,
+                     "[*] matched no list element that has " + (one_key ? "key '" + rest + "'" : "'" + rest + "'"));
+    }
+    return set;
+  }
+  if (below_wildcard && !has_part(cur, p, text)) return 0;
+  if (p.front() == '[') {
+    const size_t idx = parse_index(p, text);
+    if (!cur.IsSequence() || idx >= cur.size()) override_error(text, "no element " + p + " at that path");
+    if (last) {
+      // Each place gets its own copy: a later override of one of them must not change the others.
+      cur[idx] = below_wildcard ? YAML::Clone(value) : value;
+      return 1;
+    }
+    return set_path(cur[idx], parts, i + 1, value, text, below_wildcard);
+  }
+  if (last) {
+    cur[p] = below_wildcard ? YAML::Clone(value) : value;
+    return 1;
+  }
+  return set_path(cur[p], parts, i + 1, value, text, below_wildcard);
 }
 
 void apply_override(YAML::Node root, const std::string& text) {
@@ -59,42 +123,23 @@ void apply_override(YAML::Node root, const std::string& text) {
 
 void apply_override_checked(YAML::Node root, const std::string& text) {
   const auto eq = text.find('=');
-  if (eq == std::string::npos || eq == 0)
-    throw ConfigError("command line: override '" + shorten(text) + "': expected key.path=value");
+  if (eq == std::string::npos || eq == 0) override_error(text, "expected key.path=value");
   const std::string key = text.substr(0, eq), value = text.substr(eq + 1);
   if (value.find_first_not_of(" \t") == std::string::npos)
-    throw ConfigError("command line: override '" + shorten(text) + "': no value after '=' (leave the key out to keep the config's value)");
+    override_error(text, "no value after '=' (leave the key out to keep the config's value)");
   YAML::Node parsed;
   try {
     parsed = YAML::Load(value);
   } catch (const YAML::Exception& e) {
-    throw ConfigError("command line: override '" + shorten(text) + "': value is not valid YAML: " + e.msg);
+    override_error(text, "value is not valid YAML: " + e.msg);
   }
   std::vector<std::string> parts = split_path(key);
-  if (parts.empty()) throw ConfigError("command line: override '" + shorten(text) + "': expected key.path=value");
-  // yaml-cpp nodes are handles: walk down with references, creating maps as needed.
-  std::vector<YAML::Node> chain{root};
-  for (size_t i = 0; i + 1 < parts.size(); ++i) {
-    YAML::Node cur = chain.back();
-    const std::string& p = parts[i];
-    if (p.front() == '[') {
-      const size_t idx = parse_index(p, text);
-      if (!cur.IsSequence() || idx >= cur.size())
-        throw ConfigError("command line: override '" + shorten(text) + "': no element " + p + " at that path");
-      chain.push_back(cur[idx]);
-    } else {
-      chain.push_back(cur[p]);
-    }
-  }
-  const std::string& last = parts.back();
-  if (last.front() == '[') {
-    const size_t idx = parse_index(last, text);
-    if (!chain.back().IsSequence() || idx >= chain.back().size())
-      throw ConfigError("command line: override '" + shorten(text) + "': no element " + last + " at that path");
-    chain.back()[idx] = parsed;
-  } else {
-    chain.back()[last] = parsed;
-  }
+  if (parts.empty()) override_error(text, "expected key.path=value");
+  // Every index is checked first: a bad one is an error even where a [*] before it would skip it.
+  for (const std::string& p : parts)
+    if (p.front() == '[' && !is_wildcard(p)) parse_index(p, text);
+  // yaml-cpp nodes are handles: set_path walks down the document itself.
+  set_path(root, parts, 0, parsed, text, false);
 }
 
 ConfigNode load(const std::string& text, const std::string& name, const std::vector<std::string>& overrides) {
@@ -113,6 +158,26 @@ ConfigNode load(const std::string& text, const std::string& name, const std::vec
     origin->overrides[o.substr(0, o.find('='))] = o;
   }
   return ConfigNode(root, origin, "", 1);
+}
+
+// Whether `path` ("model.layers[3].iters") is the override key `key` or lies below it; a `[*]` in the key
+// stands for any index.
+bool path_is_below(const std::string& path, const std::string& key) {
+  size_t i = 0, j = 0;
+  while (i < key.size()) {
+    if (key.compare(i, 3, "[*]") == 0) {
+      if (j >= path.size() || path[j] != '[') return false;
+      const size_t close = path.find(']', j);
+      if (close == std::string::npos) return false;
+      i += 3;
+      j = close + 1;
+    } else {
+      if (j >= path.size() || path[j] != key[i]) return false;
+      ++i;
+      ++j;
+    }
+  }
+  return j == path.size() || path[j] == '.' || path[j] == '[';
 }
 
 }  // namespace
@@ -150,15 +215,30 @@ int ConfigNode::line() const {
 }
 
 std::string ConfigNode::where() const {
+  // A node on an override's path that has no place in the file (a map the override created) is the
+  // command line's too.
+  const bool unplaced = !derived_ && (!node_.IsDefined() || node_.Mark().is_null());
   for (const auto& [key, text] : origin_->overrides)
-    if (path_ == key || path_.rfind(key + ".", 0) == 0 || path_.rfind(key + "[", 0) == 0)
+    if (path_is_below(path_, key) || (unplaced && path_is_below(key, path_)))
       return "command line (" + shorten(text) + "): " + path_;
   return origin_->file + ":" + std::to_string(line()) + ": " + (path_.empty() ? "(top)" : path_);
 }
 
 void ConfigNode::fail(const std::string& message) const { throw ConfigError(where() + ": " + message); }
 
+ConfigNode ConfigNode::derive(YAML::Node node, std::string path, int line,
+                              std::map<std::string, ConfigNode> borrowed) const {
+  ConfigNode d(std::move(node), origin_, std::move(path), line);
+  d.derived_ = true;
+  if (!borrowed.empty()) d.borrowed_ = std::make_shared<const std::map<std::string, ConfigNode>>(std::move(borrowed));
+  return d;
+}
+
 ConfigNode ConfigNode::operator[](const std::string& key) const {
+  if (borrowed_) {
+    auto it = borrowed_->find(key);
+    if (it != borrowed_->end()) return it->second;
+  }
   const std::string child_path = path_.empty() ? key : path_ + "." + key;
   if (!node_.IsMap()) return ConfigNode(YAML::Node(), origin_, child_path, line());
   return ConfigNode(node_[key], origin_, child_path, line());

@@ -23,7 +23,9 @@ class ConfigNode {
  public:
   ConfigNode(YAML::Node node, std::shared_ptr<const ConfigOrigin> origin, std::string path, int parent_line = 0);
 
-  // Reads `file`, then applies overrides "key.path=value" (value parsed as YAML; lists as [a, b]).
+  // Reads `file`, then applies overrides "key.path=value" (value parsed as YAML; lists as [a, b]). A `[*]` in
+  // the path stands for every element of that list that has the rest of the path (`model.layers[*].iters=4`
+  // sets `iters` of every layer that sets it); an override that matches no element is an error.
   static ConfigNode load_file(const std::string& file, const std::vector<std::string>& overrides = {});
   static ConfigNode load_string(const std::string& text, const std::string& name = "<string>",
                                 const std::vector<std::string>& overrides = {});
@@ -38,6 +40,11 @@ class ConfigNode {
   // "file:line: path" (or "command line (key=value): path" for overridden values).
   std::string where() const;
   [[noreturn]] void fail(const std::string& message) const;
+
+  // A node assembled from parts of this document (expanded `repeat:` blocks, `model.defaults`): `node` holds
+  // the value, `path` and `line` say where it was written, and `borrowed` gives keys of `node` whose values
+  // were written elsewhere; reading one of them returns that node, so its errors cite the place it came from.
+  ConfigNode derive(YAML::Node node, std::string path, int line, std::map<std::string, ConfigNode> borrowed = {}) const;
 
   ConfigNode operator[](const std::string& key) const;  // child of a map (undefined when absent)
   ConfigNode at(size_t index) const;                    // element of a sequence
@@ -82,6 +89,8 @@ class ConfigNode {
   std::shared_ptr<const ConfigOrigin> origin_;
   std::string path_;
   int parent_line_;
+  std::shared_ptr<const std::map<std::string, ConfigNode>> borrowed_;  // see derive()
+  bool derived_ = false;                                               // made by derive(): placed by its line
 };
 
 // Thrown for every config error; what() is the full "file:line: path: message".
