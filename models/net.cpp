@@ -7,6 +7,7 @@
 
 #include "kernels/elementwise.h"
 #include "layers/registry.h"
+#include "models/run_config.h"
 
 namespace scn {
 
@@ -22,7 +23,7 @@ std::string with_thousands(int64_t n) {
 std::unique_ptr<Net> Net::build(const ConfigNode& model) {
   register_builtin_layers();
   model.expect_map();
-  model.allow_keys({"input", "classes", "layers"});
+  model.allow_keys({"input", "classes", "layers", "defaults"});
   std::unique_ptr<Net> net(new Net());
   ConfigNode input = model.require("input");
   std::vector<int64_t> dims = input.as_int_list(1, kMaxChannels);
@@ -32,12 +33,13 @@ std::unique_ptr<Net> Net::build(const ConfigNode& model) {
     input.fail("the input has " + with_thousands(net->input_.numel()) + " elements per image, more than the limit of " +
                with_thousands(kMaxActivationElements));
   net->classes_ = static_cast<int>(model.require("classes").as_positive_int(kMaxChannels));
-  ConfigNode layers = model.require("layers");
-  if (!layers.is_sequence() || layers.size() == 0) layers.fail("expected a non-empty list of layers");
+  // Repeat blocks and model.defaults are expanded first: the net is built from the flat list, and that is what
+  // to_yaml() writes back (the resolved config has neither).
+  const std::vector<ConfigNode> layers = expand_layers(model);
 
   std::map<std::string, int> index_of;
   for (size_t i = 0; i < layers.size(); ++i) {
-    ConfigNode node = layers.at(i);
+    const ConfigNode& node = layers[i];
     node.expect_map();
     NetNode n;
     n.type = node.require("type").as_string();
@@ -99,11 +101,11 @@ std::unique_ptr<Net> Net::build(const ConfigNode& model) {
   // A node nothing reads would get no gradient: say so instead of training it on garbage.
   for (size_t i = 0; i + 1 < net->nodes_.size(); ++i)
     if (net->nodes_[i].consumers == 0)
-      layers.at(i).fail("node '" + net->nodes_[i].name + "' is read by no later node (only the last node may be unused)");
+      layers[i].fail("node '" + net->nodes_[i].name + "' is read by no later node (only the last node may be unused)");
   const Shape& last = net->nodes_.back().shape;
   if (!(last.rank() == 1 && last[0] == net->classes_))
-    layers.at(layers.size() - 1).fail("the last layer must output one value per class ([" + std::to_string(net->classes_) +
-                                      "]), but outputs " + last.str());
+    layers.back().fail("the last layer must output one value per class ([" + std::to_string(net->classes_) +
+                       "]), but outputs " + last.str());
   return net;
 }
 
@@ -112,6 +114,10 @@ void Net::initialize(Device device, uint64_t seed) {
   Context& ctx = Context::get(device);
   for (size_t i = 0; i < nodes_.size(); ++i)
     nodes_[i].layer->init_params(ctx, seed * 1000003ull + i);
+}
+
+void Net::reset_states() {
+  for (NetNode& n : nodes_) n.state = n.layer->make_state();
 }
 
 const Tensor& Net::input_of(int node, int k, const Tensor& x) const {

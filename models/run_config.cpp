@@ -1,6 +1,9 @@
 #include "models/run_config.h"
 
 #include <limits>
+#include <set>
+
+#include "layers/registry.h"
 
 namespace scn {
 
@@ -105,7 +108,166 @@ TrainConfig parse_train(const ConfigNode& n) {
   return t;
 }
 
+// ---- model.layers: repeat blocks and model.defaults -------------------------------------------------------
+
+// A layer of the expanded list: the node as written, and its name and inputs as renamed so far.
+struct ExpandedLayer {
+  ConfigNode node;
+  std::string name;                 // its `name` ("" when it sets none, or not as a plain string)
+  std::vector<std::string> inputs;  // its `inputs`, when they are a list of plain strings (inputs_known)
+  bool inputs_known = false;
+  bool renamed = false;
+};
+
+bool has_key(const YAML::Node& map, const std::string& key) {
+  if (!map.IsMap()) return false;
+  for (const auto& kv : map)
+    if (kv.first.IsScalar() && kv.first.Scalar() == key) return true;
+  return false;
+}
+
+// The plain string under `key` of a map ("" when absent or not a scalar).
+std::string scalar_of(const YAML::Node& map, const std::string& key) {
+  if (!map.IsMap()) return "";
+  const YAML::Node v = map[key];
+  return v.IsDefined() && v.IsScalar() ? v.Scalar() : "";
+}
+
+void expand_list(const ConfigNode& list, int depth, std::vector<ExpandedLayer>& out) {
+  if (!list.is_sequence() || list.size() == 0) list.fail("expected a non-empty list of layers");
+  for (size_t i = 0; i < list.size(); ++i) {
+    const ConfigNode item = list.at(i);
+    const YAML::Node& y = item.yaml();
+    if (!has_key(y, "repeat")) {
+      if (out.size() >= kMaxLayers) item.fail("the net has more than " + std::to_string(kMaxLayers) + " layers");
+      ExpandedLayer l{item, scalar_of(y, "name"), {}, false, false};
+      const YAML::Node inputs = y.IsMap() ? y["inputs"] : YAML::Node();
+      if (inputs.IsDefined() && inputs.IsSequence()) {
+        l.inputs_known = true;
+        for (const auto& e : inputs) {
+          if (!e.IsScalar()) l.inputs_known = false;
+          if (e.IsScalar()) l.inputs.push_back(e.Scalar());
+        }
+      }
+      out.push_back(std::move(l));
+      continue;
+    }
+    item.allow_keys({"repeat", "layers"});
+    // `repeat:` without a count: the empty value's position is the next line's, so cite the block's.
+    if (!item["repeat"].defined())
+      item.fail("repeat: no count given (expected a positive integer up to " + std::to_string(kMaxRepeat) + ")");
+    const int64_t copies = item["repeat"].as_positive_int(kMaxRepeat);
+    if (depth >= kMaxRepeatNesting)
+      item.fail("repeat blocks nest at most " + std::to_string(kMaxRepeatNesting) + " deep");
+    std::vector<ExpandedLayer> block;
+    expand_list(item.require("layers"), depth + 1, block);
+    if (static_cast<size_t>(copies) > (kMaxLayers - out.size()) / block.size())
+      item.fail("repeat: " + std::to_string(copies) + " copies of " + std::to_string(block.size()) +
+                " layers would make the net longer than " + std::to_string(kMaxLayers) + " layers");
+    // Names declared in the block (at any depth) are per copy: `x` becomes `x_1`, `x_2`, …, and so do the
+    // block's references to them. References to names outside the block are left alone.
+    std::set<std::string> declared;
+    for (const ExpandedLayer& l : block)
+      if (!l.name.empty() && l.name != "input") declared.insert(l.name);
+    for (int64_t r = 1; r <= copies; ++r) {
+      const std::string suffix = "_" + std::to_string(r);
+      for (ExpandedLayer l : block) {
+        if (declared.count(l.name)) {
+          l.name += suffix;
+          l.renamed = true;
+        }
+        if (l.inputs_known)
+          for (std::string& src : l.inputs)
+            if (declared.count(src)) {
+              src += suffix;
+              l.renamed = true;
+            }
+        out.push_back(std::move(l));
+      }
+    }
+  }
+}
+
 }  // namespace
+
+std::vector<ConfigNode> expand_layers(const ConfigNode& model) {
+  register_builtin_layers();
+  std::vector<ExpandedLayer> flat;
+  expand_list(model.require("layers"), 0, flat);
+
+  // model.defaults: layer type -> the keys its layers get unless they set them.
+  std::map<std::string, ConfigNode> defaults;
+  const ConfigNode d = model["defaults"];
+  if (d.yaml().IsDefined()) {
+    if (!d.is_map()) d.fail("expected a map from layer type to a map of keys, e.g. {sparse_code: {iters: 2}}");
+    d.allow_keys(d.keys());  // refuses repeated types
+    for (const std::string& type : d.keys()) {
+      const ConfigNode entry = d[type];
+      if (!entry.is_map()) entry.fail("expected a map of the keys every '" + type + "' layer gets unless it sets them");
+      entry.allow_keys(entry.keys());  // refuses repeated keys
+      for (const std::string own : {"type", "name", "inputs"})
+        if (has_key(entry.yaml(), own)) entry[own].fail("'" + own + "' has no default: every layer sets its own");
+      defaults.emplace(type, entry);
+    }
+  }
+  // A defaults entry no layer uses is a typo, not a no-op (unless a layer's type is unknown: building the
+  // net says so at that layer, which is the more useful message).
+  std::set<std::string> used;
+  bool all_known = true;
+  for (const ExpandedLayer& l : flat) {
+    const std::string type = scalar_of(l.node.yaml(), "type");
+    used.insert(type);
+    all_known = all_known && LayerRegistry::instance().has(type);
+  }
+  if (all_known)
+    for (const auto& [type, entry] : defaults)
+      if (!used.count(type)) entry.fail("no layer has type '" + shorten(type) + "'");
+
+  std::vector<ConfigNode> out;
+  out.reserve(flat.size());
+  for (const ExpandedLayer& l : flat) {
+    const YAML::Node& y = l.node.yaml();
+    auto def = defaults.find(scalar_of(y, "type"));
+    const bool gets_defaults = y.IsMap() && def != defaults.end();
+    if (!l.renamed && !gets_defaults) {
+      out.push_back(l.node);
+      continue;
+    }
+    // A new map holding the layer's own keys (the values themselves, so their lines stay), the renamed name
+    // and inputs, and the defaults it does not set.
+    YAML::Node copy(YAML::NodeType::Map);
+    std::map<std::string, ConfigNode> borrowed;
+    std::set<std::string> own;
+    for (const auto& kv : y) {
+      const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : "";
+      own.insert(key);
+      if (l.renamed && key == "name" && !l.name.empty()) {
+        const YAML::Node v(l.name);
+        copy.force_insert(kv.first, v);
+        const ConfigNode written = l.node["name"];
+        borrowed.emplace(key, written.derive(v, written.path(), written.line()));
+      } else if (l.renamed && key == "inputs" && l.inputs_known) {
+        YAML::Node v(YAML::NodeType::Sequence);
+        for (const std::string& src : l.inputs) v.push_back(src);
+        v.SetStyle(YAML::EmitterStyle::Flow);
+        copy.force_insert(kv.first, v);
+        const ConfigNode written = l.node["inputs"];
+        borrowed.emplace(key, written.derive(v, written.path(), written.line()));
+      } else {
+        copy.force_insert(kv.first, kv.second);
+      }
+    }
+    if (gets_defaults)
+      for (const auto& kv : def->second.yaml()) {
+        const std::string key = kv.first.Scalar();
+        if (own.count(key)) continue;  // the layer's own key wins (a map value is replaced whole, not merged)
+        copy.force_insert(kv.first, kv.second);
+        borrowed.emplace(key, def->second[key]);
+      }
+    out.push_back(l.node.derive(copy, l.node.path(), l.node.line(), std::move(borrowed)));
+  }
+  return out;
+}
 
 RunConfig RunConfig::parse(const ConfigNode& root) {
   root.allow_keys({"model", "data", "optimizer", "schedule", "train", "eval", "output", "seed"});

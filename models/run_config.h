@@ -62,6 +62,16 @@ struct OutputConfig {
   std::string dir = "";                    // run folder (empty: runs/<config name>)
 };
 
+// The layer list of a model section as the net is built from it (configs/README.md, "Short configs"): every
+// `repeat: N` block replaced by N copies of its layers (a name declared inside gets `_1`, `_2`, … per copy, and
+// so do the block's references to it in `inputs`; nested blocks append theirs first), then every layer given
+// the keys of `model.defaults.<its type>` that it does not set itself. One node per layer, in order; each
+// cites the file, line and key path it was written at (a key from the defaults cites the defaults entry).
+std::vector<ConfigNode> expand_layers(const ConfigNode& model);
+inline constexpr int64_t kMaxRepeat = 10000;  // copies of one repeat block
+inline constexpr size_t kMaxLayers = 100000;  // layers of a net after expansion
+inline constexpr int kMaxRepeatNesting = 32;  // repeat blocks inside repeat blocks
+
 struct RunConfig {
   ConfigNode model;                        // the model section, for Net::build
   DataConfig data;

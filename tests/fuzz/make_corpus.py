@@ -68,6 +68,19 @@ def config_seeds():
     yield "overrides", b"\0".join([SMALL_CONFIG.encode(), b"train.epochs=2", b"model.layers[0].iters=1",
                                    b"model.layers[8]={type: linear, out: 4}", b"data.augment.flip=false"])
     yield "minimal", b"model: {input: [1, 4, 4], classes: 2, layers: [{type: linear, out: 2}]}\n"
+    yield "short", b"\0".join([b"""model:
+  input: [3, 8, 8]
+  classes: 4
+  defaults: {sparse_code: {iters: 2, step: auto}, batch_norm: {affine: false}}
+  layers:
+    - repeat: 2
+      layers:
+        - {type: batch_norm, name: n}
+        - {type: sparse_code, out: 3, name: s}
+        - {type: add, inputs: [n, s]}
+    - {type: global_avg_pool}
+    - {type: linear, out: 4}
+""", b"model.layers[*].layers[*].out=3", b"model.defaults.sparse_code.iters=1"])
     # The project's own configs: the real schema, with comments.
     for path in sorted(REPO.glob("configs/**/*.yaml")):
         yield "repo-" + "-".join(path.relative_to(REPO / "configs").with_suffix("").parts), path.read_bytes()
