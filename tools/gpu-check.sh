@@ -6,8 +6,8 @@
 #                                  and Fashion-MNIST. Then call the device tool with carry [".gpucarry"] and
 #                                  the command `bash tools/gpu-check.sh` (timeout ~540 s).
 #   tools/gpu-check.sh             (there) unpacks the packages, builds for sm_90 with 16 jobs, runs the whole
-#                                  ctest suite on the GPU, the kernel benchmarks, `scn profile` of SCN-1 and
-#                                  SCN-4 next to PyTorch on the same nets (TF32 off, then on), and one epoch of
+#                                  ctest suite on the GPU, the kernel benchmarks, `scn profile` of CSCN-1 and
+#                                  CSCN-4 next to PyTorch on the same nets (TF32 off, then on), and one epoch of
 #                                  the quick start on the GPU. Logs and summary.md go to $OUT.
 #   tools/gpu-check.sh --dry-run   (here) the same steps with the local build on the CPU, short, to check the
 #                                  script itself before spending device time.
@@ -88,7 +88,7 @@ fi
 note '```'; cat "$OUT/bench.log" | tail -14 | tee -a "$summary"; note '```'
 
 step "scn profile and PyTorch, same nets and batch"
-for cfg in scn1 scn4; do
+for cfg in cscn1 cscn4; do
   for tf32 in off on; do
     if [ "$device" = cpu ] && [ $tf32 = on ]; then continue; fi
     "$build/scn" profile configs/cifar10/$cfg.yaml --device $device --batch 128 --steps $steps --warmup 3 \
@@ -101,7 +101,7 @@ for cfg in scn1 scn4; do
     note "$cfg TF32 $tf32: scn ${scn_ips:-?} images/s, PyTorch ${torch_ips:-?} images/s (batch 128, training)"
   done
 done
-tail -22 "$OUT/profile-scn1-tf32off.log"
+tail -22 "$OUT/profile-cscn1-tf32off.log"
 
 step "quick start, one epoch on $device"
 "$build/scn" train configs/quickstart.yaml --device $device --out "$OUT/quickstart" train.epochs=1 eval.every=1 \

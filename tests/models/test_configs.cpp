@@ -18,9 +18,9 @@ namespace fs = std::filesystem;
 // The documented counts of dictionaries, weights and biases (configs/README.md).
 const std::map<std::string, int64_t>& documented_counts() {
   static const std::map<std::string, int64_t> counts = {
-      {"cifar10/scn1.yaml", 173882},   {"cifar10/scn2.yaml", 347322},  {"cifar10/scn4.yaml", 694202},
-      {"cifar10/cnn1.yaml", 173882},   {"cifar100/scn1.yaml", 179732}, {"cifar100/scn2.yaml", 358932},
-      {"cifar100/scn4.yaml", 717332},  {"fashion_mnist/scn1.yaml", 173594},
+      {"cifar10/cscn1.yaml", 173882},  {"cifar10/cscn2.yaml", 347322},  {"cifar10/cscn4.yaml", 694202},
+      {"cifar10/cnn1.yaml", 173882},   {"cifar100/cscn1.yaml", 179732}, {"cifar100/cscn2.yaml", 358932},
+      {"cifar100/cscn4.yaml", 717332}, {"fashion_mnist/scn1.yaml", 173594},
       {"quickstart.yaml", 103978},
   };
   return counts;

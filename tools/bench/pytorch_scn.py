@@ -18,15 +18,15 @@ differentiated), exactly as scn does.
 
 D is written as torch.nn.grad.conv2d_input (the data gradient of conv2d) by default: on the CPU build of
 Debian's torch 1.13 (2 cores), F.conv_transpose2d was 3-58x slower forward and 9-41x slower forward+backward
-on SCN-1's layer shapes at batch 128, and a whole SCN-1 training step 13x slower (7.4 s against 0.57 s).
+on CSCN-1's layer shapes at batch 128, and a whole CSCN-1 training step 13x slower (7.4 s against 0.57 s).
 --compare-ops measures both on the config's sparse-coding layer shapes; --dictionary-op picks one for the
 whole net (on a GPU both are cuDNN's backward-data convolution, so they should be close).
 
 Examples (Debian's Python: /usr/bin/python3):
-    tools/bench/pytorch_scn.py configs/cifar10/scn1.yaml --params
-    tools/bench/pytorch_scn.py configs/cifar10/scn1.yaml --batch 128 --warmup 2 --steps 5
-    tools/bench/pytorch_scn.py configs/cifar10/scn1.yaml --compare-ops
-    tools/bench/pytorch_scn.py configs/cifar10/scn4.yaml --device cuda --tf32 off --steps 50 --json out.json
+    tools/bench/pytorch_scn.py configs/cifar10/cscn1.yaml --params
+    tools/bench/pytorch_scn.py configs/cifar10/cscn1.yaml --batch 128 --warmup 2 --steps 5
+    tools/bench/pytorch_scn.py configs/cifar10/cscn1.yaml --compare-ops
+    tools/bench/pytorch_scn.py configs/cifar10/cscn4.yaml --device cuda --tf32 off --steps 50 --json out.json
 """
 import argparse
 import json
