@@ -1,5 +1,6 @@
 // Short configs (configs/README.md, "Short configs"): `[*]` in command-line overrides, `model.defaults` and
-// `repeat:` blocks; what they expand to and the errors they give.
+// `repeat:` blocks; what they expand to, the errors they give, and that the shipped short configs build the
+// same nets as the flat lists they replaced.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -375,6 +376,113 @@ TEST(ConfigExpand, TheResolvedConfigIsTheFlatList) {
   YAML::Emitter second;
   second << again.to_yaml(net2->to_yaml());
   EXPECT_EQ(std::string(second.c_str()), flat);
+}
+
+// ---- the shipped short configs ---------------------------------------------------------------------------
+
+std::string read_config(const std::string& rel) {
+  RunConfig rc = RunConfig::load(std::string(SCN_SOURCE_DIR) + "/configs/" + rel);
+  YAML::Emitter out;
+  out << Net::build(rc.model)->to_yaml();
+  return out.c_str();
+}
+
+// configs/cifar10/cscn4.yaml as it was written before short configs, layer for layer.
+const char* kFlatScn4 = R"(model:
+  input: [3, 32, 32]
+  classes: 10
+  layers:
+    - {type: batch_norm, affine: false}
+    - {type: sparse_code, out: 16, kernel: 3, iters: 2, algorithm: fista, step: auto}
+    - {type: batch_norm, affine: false}
+    - {type: sparse_code, out: 64, kernel: 3, iters: 2, algorithm: fista, step: auto}
+    - {type: batch_norm, affine: false}
+    - {type: sparse_code, out: 16, kernel: 3, iters: 2, algorithm: fista, step: auto}
+    - {type: batch_norm, affine: false}
+    - {type: sparse_code, out: 64, kernel: 3, iters: 2, algorithm: fista, step: auto}
+    - {type: batch_norm, affine: false}
+    - {type: sparse_code, out: 16, kernel: 3, iters: 2, algorithm: fista, step: auto}
+    - {type: batch_norm, affine: false}
+    - {type: sparse_code, out: 64, kernel: 3, iters: 2, algorithm: fista, step: auto}
+    - {type: batch_norm, affine: false}
+    - {type: sparse_code, out: 32, kernel: 3, stride: 2, iters: 2, algorithm: fista, step: auto}
+    - {type: batch_norm, affine: false}
+    - {type: sparse_code, out: 128, kernel: 3, iters: 2, algorithm: fista, step: auto}
+    - {type: batch_norm, affine: false}
+    - {type: sparse_code, out: 32, kernel: 3, iters: 2, algorithm: fista, step: auto}
+    - {type: batch_norm, affine: false}
+    - {type: sparse_code, out: 128, kernel: 3, iters: 2, algorithm: fista, step: auto}
+    - {type: batch_norm, affine: false}
+    - {type: sparse_code, out: 64, kernel: 3, stride: 2, iters: 2, algorithm: fista, step: auto}
+    - {type: batch_norm, affine: false}
+    - {type: sparse_code, out: 256, kernel: 3, iters: 2, algorithm: fista, step: auto}
+    - {type: batch_norm, affine: false}
+    - {type: sparse_code, out: 64, kernel: 3, iters: 2, algorithm: fista, step: auto}
+    - {type: batch_norm, affine: false}
+    - {type: sparse_code, out: 256, kernel: 3, iters: 2, algorithm: fista, step: auto}
+    - {type: batch_norm, affine: false}
+    - {type: global_avg_pool}
+    - {type: linear, out: 10}
+)";
+
+TEST(ShortConfigs, Cscn4IsTheFlatListItReplaced) {
+  RunConfig rc = RunConfig::load(std::string(SCN_SOURCE_DIR) + "/configs/cifar10/cscn4.yaml");
+  auto short_net = Net::build(rc.model);
+  auto flat_net = net_of(kFlatScn4);
+  EXPECT_EQ(short_net->summary(), flat_net->summary());
+  EXPECT_EQ(read_config("cifar10/cscn4.yaml"), resolved_model(kFlatScn4));
+}
+
+// The SCN layout written out flat: a non-affine batch norm before every 3×3 sparse-coding layer of `atoms`
+// (a negative count: stride 2), then batch norm, global average pooling and the classifier.
+std::string flat_scn(const std::string& input, int classes, const std::vector<int>& atoms, const std::string& extra) {
+  std::string s = "model:\n  input: " + input + "\n  classes: " + std::to_string(classes) + "\n  layers:\n";
+  for (int a : atoms)
+    s += "    - {type: batch_norm, affine: false}\n    - {type: sparse_code, out: " + std::to_string(a < 0 ? -a : a) +
+         ", kernel: 3" + (a < 0 ? ", stride: 2" : "") + extra + "}\n";
+  return s + "    - {type: batch_norm, affine: false}\n    - {type: global_avg_pool}\n    - {type: linear, out: " +
+         std::to_string(classes) + "}\n";
+}
+
+TEST(ShortConfigs, EveryScnLayoutIsTheFlatListItReplaced) {
+  const std::vector<int> scn1{16, 16, 16, 16, 16, 16, -32, 32, 32, 32, -64, 64, 64, 64};
+  const std::vector<int> scn2{16, 32, 16, 32, 16, 32, -32, 64, 32, 64, -64, 128, 64, 128};
+  const std::vector<int> scn4{16, 64, 16, 64, 16, 64, -32, 128, 32, 128, -64, 256, 64, 256};
+  const std::string k2 = ", iters: 2, algorithm: fista, step: auto";
+  const struct {
+    const char* file;
+    std::string flat;
+  } cases[] = {
+      {"cifar10/cscn1.yaml", flat_scn("[3, 32, 32]", 10, scn1, k2)},
+      {"cifar10/cscn2.yaml", flat_scn("[3, 32, 32]", 10, scn2, k2)},
+      {"cifar10/cscn4.yaml", flat_scn("[3, 32, 32]", 10, scn4, k2)},
+      {"cifar100/cscn1.yaml", flat_scn("[3, 32, 32]", 100, scn1, k2)},
+      {"cifar100/cscn2.yaml", flat_scn("[3, 32, 32]", 100, scn2, k2)},
+      {"cifar100/cscn4.yaml", flat_scn("[3, 32, 32]", 100, scn4, k2)},
+      {"cifar10/cnn1.yaml", flat_scn("[3, 32, 32]", 10, scn1, ", iters: 0")},
+      {"fashion_mnist/scn1.yaml", flat_scn("[1, 28, 28]", 10, scn1, k2)},
+  };
+  // The generator is the flat file it stands for.
+  EXPECT_EQ(resolved_model(cases[2].flat), resolved_model(kFlatScn4));
+  for (const auto& c : cases) EXPECT_EQ(read_config(c.file), resolved_model(c.flat)) << c.file;
+}
+
+TEST(ShortConfigs, QuickstartIsTheFlatListItReplaced) {
+  const char* flat = R"(model:
+  input: [1, 28, 28]
+  classes: 10
+  layers:
+    - {type: sparse_code, out: 32, kernel: 3, iters: 1, step: auto}
+    - {type: pool, mode: max, kernel: 2}
+    - {type: batch_norm}
+    - {type: sparse_code, out: 64, kernel: 3, iters: 1, step: auto}
+    - {type: pool, mode: max, kernel: 2}
+    - {type: batch_norm}
+    - {type: sparse_code, out: 128, kernel: 3, iters: 1, step: auto}
+    - {type: pool, mode: max, kernel: 2}
+    - {type: linear, out: 10}
+)";
+  EXPECT_EQ(read_config("quickstart.yaml"), resolved_model(flat));
 }
 
 }  // namespace

@@ -42,6 +42,9 @@ import torch.nn.functional as F
 import yaml
 from torch.nn.grad import conv2d_input
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import scn_config  # noqa: E402  (repeat blocks and model.defaults, expanded as scn does)
+
 PROG = "pytorch_scn"
 
 
@@ -290,6 +293,10 @@ class Net(nn.Module):
         for key in ("input", "classes", "layers"):
             if key not in model:
                 raise ConfigError(f"{where}.{key}: required")
+        try:
+            model = scn_config.expand_model(model, set(LAYER_KEYS), where)  # layer indices below: expanded list
+        except scn_config.ConfigError as e:
+            raise ConfigError(str(e))
         self.input_shape = tuple(int(v) for v in model["input"])
         self.classes = int(model["classes"])
         self.nodes = nn.ModuleList()
