@@ -65,7 +65,7 @@ class DropoutLayer : public Layer {
   std::unique_ptr<LayerState> make_state() const override { return std::make_unique<DropoutState>(); }
   void forward(Context& ctx, const Tensors& in, const Tensor& out, Mode mode, LayerState& state) override {
     auto& s = static_cast<DropoutState&>(state);
-    if (mode == Mode::eval || p_ == 0) {
+    if (!is_training(mode) || p_ == 0) {
       out.copy_from(in[0]);
       s.mask = Tensor();
       return;

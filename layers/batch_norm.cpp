@@ -10,7 +10,8 @@ namespace scn {
 namespace {
 
 struct BatchNormState : LayerState {
-  Tensor mean, invstd;  // (C) batch statistics of the last training forward
+  Tensor mean, invstd;           // (C) batch statistics of the last training forward
+  int64_t calibration_batches = 0;  // Mode::calibrate: batches averaged into the running statistics so far
 };
 
 class BatchNormLayer : public Layer {
@@ -66,7 +67,17 @@ class BatchNormLayer : public Layer {
     }
     ensure_tensor(s.mean, {channels_}, x.dtype(), x.device());
     ensure_tensor(s.invstd, {channels_}, x.dtype(), x.device());
-    batch_norm_forward_training(ctx, y, s.mean, s.invstd, param(mean_), param(var_), x, gamma, beta, momentum_, eps_);
+    // Batch statistics in the three other modes; they differ in what happens to the running statistics:
+    // updated with `momentum` (train), left alone (eval_batch_statistics), or replaced by the exact mean of
+    // the batch statistics seen since the reset (calibrate: momentum 1/k for the k-th batch).
+    Tensor running_mean = param(mean_), running_var = param(var_);
+    double momentum = momentum_;
+    if (mode == Mode::eval_batch_statistics) {
+      running_mean = running_var = Tensor();
+    } else if (mode == Mode::calibrate) {
+      momentum = 1.0 / static_cast<double>(++s.calibration_batches);
+    }
+    batch_norm_forward_training(ctx, y, s.mean, s.invstd, running_mean, running_var, x, gamma, beta, momentum, eps_);
   }
   void backward(Context& ctx, const Tensors& in, const Tensor&, const Tensor& gout, const Tensors& gin,
                 LayerState& state) override {

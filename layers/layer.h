@@ -16,7 +16,16 @@
 
 namespace scn {
 
-enum class Mode { train, eval };
+// What a forward is for. Only normalisation layers tell the last three apart; every other layer treats
+// anything but `train` as inference (no dropout, no state updates, nothing kept for backward).
+enum class Mode {
+  train,                  // a training step: batch statistics, running statistics updated
+  eval,                   // inference with the running statistics
+  eval_batch_statistics,  // inference normalising with each batch's own statistics (a diagnostic)
+  calibrate,              // inference that recomputes the running statistics: a cumulative average over
+                          // the batches since the states were reset (Net::reset_states)
+};
+inline bool is_training(Mode mode) { return mode == Mode::train; }
 using Tensors = std::vector<Tensor>;
 using Shapes = std::vector<Shape>;
 

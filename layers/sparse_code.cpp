@@ -205,13 +205,13 @@ double SparseCodeLayer::estimate_lipschitz(Context& ctx, SparseCodeState& s, int
 void SparseCodeLayer::forward(Context& ctx, const Tensors& inputs, const Tensor& output, Mode mode,
                               LayerState& state) {
   auto& s = static_cast<SparseCodeState&>(state);
-  if (config_.step_auto && mode == Mode::train) {
+  if (config_.step_auto && is_training(mode)) {
     // η = 1/L with L = ‖D‖² for the current weights, written on the device. One warm-started iteration per
     // step tracks the slowly moving weights; backward adds ∂η/∂W (sparse_code_backward.cpp).
     power_iterate(ctx, s, 1, param(step_));
   }
   // Backward needs every iterate unless it recomputes them (recompute: true) or there is no backward.
-  pursuit_.forward(ctx, dictionary(), inputs.at(0), output, s.tape, mode == Mode::train && !config_.recompute);
+  pursuit_.forward(ctx, dictionary(), inputs.at(0), output, s.tape, is_training(mode) && !config_.recompute);
 }
 
 void register_sparse_code_layer(LayerRegistry& registry) {

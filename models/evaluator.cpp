@@ -5,7 +5,8 @@
 
 namespace scn {
 
-EvalResult evaluate(Context& ctx, Net& net, BatchSource& source, int64_t batch, bool keep_logits) {
+EvalResult evaluate(Context& ctx, Net& net, BatchSource& source, int64_t batch, bool keep_logits, Mode mode) {
+  SCN_CHECK(!is_training(mode) && mode != Mode::calibrate, "evaluate: an inference mode is needed");
   const int classes = net.classes();
   EvalResult r;
   r.count = source.size();
@@ -19,7 +20,7 @@ EvalResult evaluate(Context& ctx, Net& net, BatchSource& source, int64_t batch, 
   const int64_t batches = source.batches(batch);
   for (int64_t i = 0; i < batches; ++i) {
     const int64_t b = source.batch(ctx, i, batch, x, y);
-    const Tensor& logits = net.forward(ctx, x, Mode::eval);
+    const Tensor& logits = net.forward(ctx, x, mode);
     Tensor per_sample = Tensor::empty({b}, DType::f32, ctx.device());
     softmax_cross_entropy_forward(ctx, per_sample, mean_loss, Tensor(), logits, y, 0.0);
     accuracy_counts(ctx, counts, logits, y, true);

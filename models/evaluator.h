@@ -16,6 +16,8 @@ struct EvalResult {
   Tensor logits;                           // (N, classes) on the CPU when asked for
 };
 
-EvalResult evaluate(Context& ctx, Net& net, BatchSource& source, int64_t batch, bool keep_logits = false);
+// `mode`: Mode::eval (running batch-norm statistics) or Mode::eval_batch_statistics.
+EvalResult evaluate(Context& ctx, Net& net, BatchSource& source, int64_t batch, bool keep_logits = false,
+                    Mode mode = Mode::eval);
 
 }  // namespace scn

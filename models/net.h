@@ -61,6 +61,9 @@ class Net {
   // Adds ∂L/∂params into the arena's gradients given ∂L/∂logits (after a train-mode forward).
   void backward(Context& ctx, const Tensor& grad_logits);
 
+  // Drops what the layers keep between calls (saved tensors, calibration counts); parameters stay.
+  void reset_states();
+
   ParamArena& params() { return arena_; }
   const ParamArena& params() const { return arena_; }
   ParamCounts param_counts() const;

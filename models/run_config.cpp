@@ -91,7 +91,7 @@ TrainConfig parse_train(const ConfigNode& n) {
   TrainConfig t;
   if (!n.defined()) return t;
   n.allow_keys({"epochs", "batch", "label_smoothing", "deterministic", "checkpoint_every", "checkpoint_minutes",
-                "cuda_graph", "device", "threads", "max_loss_factor"});
+                "cuda_graph", "device", "threads", "max_loss_factor", "recalibrate_batch_norm"});
   t.epochs = n.get_positive_int("epochs", t.epochs);
   t.batch = n.get_positive_int("batch", t.batch, 1 << 20);
   t.label_smoothing = n.get_double("label_smoothing", 0.0);
@@ -105,6 +105,7 @@ TrainConfig parse_train(const ConfigNode& n) {
   if (t.checkpoint_minutes < 0) n["checkpoint_minutes"].fail("expected a non-negative number of minutes");
   t.max_loss_factor = n.get_double("max_loss_factor", t.max_loss_factor);
   if (t.max_loss_factor != 0 && t.max_loss_factor <= 1) n["max_loss_factor"].fail("expected 0 (off) or a number above 1");
+  t.recalibrate_batch_norm = n.get_nonneg_int("recalibrate_batch_norm", t.recalibrate_batch_norm, ConfigNode::kMaxInt);
   return t;
 }
 
@@ -351,6 +352,7 @@ YAML::Node RunConfig::to_yaml(const YAML::Node& model) const {
   t["threads"] = train.threads;
   t["checkpoint_minutes"] = train.checkpoint_minutes;
   t["max_loss_factor"] = train.max_loss_factor;
+  t["recalibrate_batch_norm"] = train.recalibrate_batch_norm;
   root["train"] = t;
   root["eval"]["every"] = eval.every;
   root["eval"]["batch"] = eval.batch;

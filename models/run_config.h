@@ -51,6 +51,9 @@ struct TrainConfig {
   int64_t threads = 0;                     // CPU threads (0: all cores; never more than the machine has)
   double checkpoint_minutes = 10;          // also save last.safetensors mid-epoch this often (0: never)
   double max_loss_factor = 100;            // stop when a step's loss exceeds this × the first step's (0: never)
+  // At the end of every epoch, replace the batch norms' running averages by statistics recomputed over this
+  // many training images (no augmentation) with the epoch's final weights (0: keep the running averages).
+  int64_t recalibrate_batch_norm = 4096;
 };
 
 struct EvalConfig {

@@ -18,6 +18,7 @@
 #include "models/checkpoint.h"
 #include "models/data_setup.h"
 #include "models/divergence.h"
+#include "models/batch_norm_statistics.h"
 #include "models/evaluator.h"
 #include "models/optimizer.h"
 #include "models/preflight.h"
@@ -70,6 +71,9 @@ TrainSummary train(const RunConfig& config, const TrainOptions& options) {
   BatchSource train_source(data.train, device, data.mean, data.std,
                            AugmentParams{static_cast<int>(config.data.crop_pad), config.data.flip}, config.seed, true);
   BatchSource val_source(data.val, device, data.mean, data.std, AugmentParams{}, config.seed, false);
+  // Training images as evaluation sees them (no augmentation), in a fixed shuffled order: the batch norms'
+  // statistics are recomputed from them at the end of each epoch (train.recalibrate_batch_norm).
+  BatchSource calibration_source(data.train, device, data.mean, data.std, AugmentParams{}, config.seed + 1, true);
   // A batch of one cannot be batch-normalised: the last partial batch is dropped when it has one image.
   // A captured step has one batch size: with cuda_graph every partial batch is dropped.
   int64_t steps_per_epoch = train_source.batches(tc.batch);
@@ -206,6 +210,13 @@ TrainSummary train(const RunConfig& config, const TrainOptions& options) {
       }
     }
     const double train_seconds = seconds_since(epoch_start);
+    if (tc.recalibrate_batch_norm > 0 && has_batch_norm(*net)) {
+      // Running averages lag the weights they were computed with; unrolled sparse-coding nets amplify the lag
+      // until evaluation collapses (docs/batch-norm-in-unrolled-pursuits.md). Before evaluating and saving,
+      // recompute them with the epoch's final weights.
+      recalibrate_batch_norm(ctx, *net, calibration_source, tc.recalibrate_batch_norm, config.eval.batch);
+      train_step.invalidate();
+    }
     nlohmann::json row;
     row["epoch"] = epoch + 1;
     row["train_loss"] = meter.loss();
@@ -220,9 +231,17 @@ TrainSummary train(const RunConfig& config, const TrainOptions& options) {
     const bool last_epoch = epoch + 1 == tc.epochs;
     if ((epoch + 1) % config.eval.every == 0 || last_epoch) {
       EvalResult ev = evaluate(ctx, *net, val_source, config.eval.batch);
-      train_step.invalidate();  // evaluation resized the net's buffers: a captured step would use stale ones
       row["val_loss"] = ev.loss;
       row["val_acc"] = ev.top1;
+      if (has_batch_norm(*net)) {
+        // The same images normalised with each batch's own statistics: a model whose running statistics
+        // misrepresent it shows here first (docs/batch-norm-in-unrolled-pursuits.md).
+        const EvalResult eb = evaluate(ctx, *net, val_source, config.eval.batch, false, Mode::eval_batch_statistics);
+        row["val_acc_batch_statistics"] = eb.top1;
+        const std::string warning = batch_norm_gap_warning(ev.top1, eb.top1);
+        if (!warning.empty()) say(warning);
+      }
+      train_step.invalidate();  // evaluation resized the net's buffers: a captured step would use stale ones
       summary.last_val_acc = ev.top1;
       std::snprintf(buf, sizeof buf, "  %s loss %.4f acc %.2f%%", data.val_name.c_str(), ev.loss, 100 * ev.top1);
       line += buf;

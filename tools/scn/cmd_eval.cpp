@@ -1,4 +1,5 @@
 // scn eval CONFIG --checkpoint CKPT [--split test|val|train] [--dump-logits FILE] [--device D]
+//          [--bn running|batch|recalibrate N] [--bn-report]
 #include <algorithm>
 #include <cstdio>
 #include <tuple>
@@ -8,6 +9,7 @@
 #include "core/safetensors.h"
 #include "models/checkpoint.h"
 #include "models/data_setup.h"
+#include "models/batch_norm_statistics.h"
 #include "models/evaluator.h"
 
 namespace scn::cli {
@@ -17,8 +19,24 @@ namespace {
 struct EvalArgs {
   std::string config, checkpoint, split = "test", dump, device = "auto";
   std::vector<std::string> overrides;
+  std::vector<std::string> bn{"running"};  // statistics, and for recalibrate the number of training images
+  bool bn_report = false;
   bool force = false;
 };
+
+// --bn running | batch | recalibrate N
+std::pair<BatchNormStatistics, int64_t> parse_bn(const std::vector<std::string>& bn) {
+  const BatchNormStatistics s = parse_batch_norm_statistics(bn.at(0));
+  if (s != BatchNormStatistics::recalibrate) {
+    if (bn.size() > 1) throw Error("--bn " + bn[0] + " takes no number");
+    return {s, 0};
+  }
+  if (bn.size() < 2) throw Error("--bn recalibrate needs the number of training images, e.g. --bn recalibrate 5000");
+  const std::string& n = bn[1];
+  if (n.empty() || n.size() > 9 || n.find_first_not_of("0123456789") != std::string::npos || std::stoll(n) == 0)
+    throw Error("--bn recalibrate " + shorten(n) + ": expected a positive number of images");
+  return {s, std::stoll(n)};
+}
 
 // Per-class accuracy and the most frequent confusions, in a few lines.
 void print_confusion(const EvalResult& r, const std::vector<std::string>& names) {
@@ -50,6 +68,7 @@ void print_confusion(const EvalResult& r, const std::vector<std::string>& names)
 
 int run_eval(const EvalArgs& a) {
   if (!a.dump.empty()) check_output_file(a.dump, a.force, {a.checkpoint, a.config});
+  const auto [statistics, calibration_images] = parse_bn(a.bn);
   RunConfig config = RunConfig::load(a.config, a.overrides);
   const Device device = parse_device(a.device);
   Context& ctx = Context::get(device);
@@ -60,12 +79,36 @@ int run_eval(const EvalArgs& a) {
   std::vector<double> mean = info.mean, std = info.std;
   if (mean.empty()) normalisation(config, load_split(config, "train"), mean, std);  // an older checkpoint
   BatchSource source(data, device, mean, std, AugmentParams{}, config.seed, false);
-  EvalResult r = evaluate(ctx, *net, source, config.eval.batch, !a.dump.empty());
+  const bool normalised = has_batch_norm(*net);
+  if (statistics == BatchNormStatistics::recalibrate && normalised) {
+    // Training images without augmentation, in a fixed shuffled order.
+    Dataset train = load_split(config, "train");
+    BatchSource calibration(train, device, mean, std, AugmentParams{}, config.seed, true);
+    const int64_t used = recalibrate_batch_norm(ctx, *net, calibration, calibration_images, config.eval.batch);
+    std::printf("batch-norm running statistics recomputed over %lld training images\n", static_cast<long long>(used));
+  }
+  if (a.bn_report && normalised) {
+    Tensor x, y;
+    source.start_epoch(0);
+    source.batch(ctx, 0, config.eval.batch, x, y);
+    std::printf("one batch of %lld images, running statistics against the batch's own, node by node:\n%s",
+                static_cast<long long>(x.size(0)), format_statistics_gaps(compare_batch_norm_statistics(ctx, *net, x)).c_str());
+  }
+  EvalResult r = evaluate(ctx, *net, source, config.eval.batch, !a.dump.empty(), evaluation_mode(statistics));
   std::printf("%s on %s (%lld images, checkpoint epoch %lld): loss %.4f  top-1 %.2f%%", a.checkpoint.c_str(),
               a.split.c_str(), static_cast<long long>(r.count), static_cast<long long>(info.epoch), r.loss,
               100 * r.top1);
   if (net->classes() > 10) std::printf("  top-5 %.2f%%", 100 * r.top5);
+  if (normalised) std::printf("  (batch norm: %s statistics)", a.bn[0].c_str());
   std::printf("\n");
+  if (normalised && statistics != BatchNormStatistics::batch) {
+    // The same images with each batch's own statistics: how much the fixed statistics cost.
+    const EvalResult b = evaluate(ctx, *net, source, config.eval.batch, false, Mode::eval_batch_statistics);
+    std::printf("with each batch's own batch-norm statistics (batches of %lld): loss %.4f  top-1 %.2f%%\n",
+                static_cast<long long>(config.eval.batch), b.loss, 100 * b.top1);
+    const std::string warning = batch_norm_gap_warning(r.top1, b.top1);
+    if (!warning.empty()) std::fprintf(stderr, "%s\n", warning.c_str());
+  }
   print_confusion(r, data.class_names);
   if (!a.dump.empty()) {
     std::vector<double> labels = data.labels.to_vector();
@@ -87,6 +130,12 @@ void add_eval(CLI::App& app, Action& run) {
   sub->add_option("--split", args->split, "test, val or train")->check(CLI::IsMember({"test", "val", "train"}));
   sub->add_option("--dump-logits", args->dump, "Write logits [N, classes] and labels [N] (safetensors)");
   sub->add_option("--device", args->device, "cpu, cuda, cuda:N or auto");
+  sub->add_option("--bn", args->bn,
+                  "Batch-norm statistics: running (default), batch (each batch's own), or recalibrate N "
+                  "(recompute the running statistics over N training images first)")
+      ->expected(1, 2);
+  sub->add_flag("--bn-report", args->bn_report,
+                "Print, node by node for one batch, how running and batch statistics change the activations");
   sub->add_flag("--force", args->force, "Replace an existing --dump-logits file");
   sub->callback([args, &run] { run = [args] { return run_eval(*args); }; });
 }
