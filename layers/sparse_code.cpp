@@ -6,70 +6,10 @@
 #include "core/philox.h"
 #include "kernels/elementwise.h"
 #include "kernels/random_fill.h"
+#include "kernels/scalar_scale.h"
 #include "layers/registry.h"
 
 namespace scn {
-
-SparseCodeConfig SparseCodeConfig::parse(const ConfigNode& node) {
-  node.allow_keys(layer_keys({"out", "kernel", "stride", "pad", "iters", "algorithm", "mode", "step", "threshold",
-                              "init", "recompute"}));
-  SparseCodeConfig c;
-  c.out = node.require("out").as_positive_int(kMaxChannels);
-  c.kernel = static_cast<int>(node.get_positive_int("kernel", 3, kMaxKernel));
-  c.stride = static_cast<int>(node.get_positive_int("stride", 1, kMaxKernel));
-  c.pad = static_cast<int>(node.get_nonneg_int("pad", c.kernel / 2, kMaxKernel));
-  c.iters = static_cast<int>(node.get_nonneg_int("iters", 0, kMaxPursuitIters));
-  c.algorithm = node.get_enum("algorithm", "fista", {"ista", "fista"}) == "fista" ? PursuitAlgorithm::fista
-                                                                                 : PursuitAlgorithm::ista;
-  c.mode = node.get_enum("mode", "nonneg", {"nonneg", "two_sided"}) == "nonneg" ? ThresholdMode::nonneg
-                                                                               : ThresholdMode::two_sided;
-  ConfigNode step = node["step"];
-  if (step.defined()) {
-    if (step.is_scalar()) {
-      if (step.yaml().Scalar() != "auto") step.fail("expected auto or {init: <number>, learn: <bool>}, got \"" + step.yaml().Scalar() + "\"");
-      c.step_auto = true;
-    } else {
-      step.allow_keys({"init", "learn"});
-      c.step_init = step.get_positive_double("init", 1.0);
-      c.step_learn = step.get_bool("learn", true);
-    }
-  }
-  ConfigNode th = node["threshold"];
-  if (th.defined()) {
-    th.allow_keys({"init", "learn", "shared"});
-    c.threshold_init = th.get_double("init", 0.0);
-    c.threshold_learn = th.get_bool("learn", true);
-    c.threshold_shared = th.get_bool("shared", false);
-    if (c.mode == ThresholdMode::two_sided && c.threshold_init < 0)
-      th["init"].fail("a two_sided threshold must be >= 0");
-  }
-  c.init = WeightInit::parse(node["init"]);
-  c.recompute = node.get_bool("recompute", false);
-  return c;
-}
-
-void SparseCodeConfig::to_yaml(YAML::Node& node) const {
-  node["out"] = out;
-  node["kernel"] = kernel;
-  node["stride"] = stride;
-  node["pad"] = pad;
-  node["iters"] = iters;
-  node["algorithm"] = algorithm == PursuitAlgorithm::fista ? "fista" : "ista";
-  node["mode"] = mode == ThresholdMode::nonneg ? "nonneg" : "two_sided";
-  if (step_auto) {
-    node["step"] = "auto";
-  } else {
-    node["step"]["init"] = step_init;
-    node["step"]["learn"] = step_learn;
-  }
-  node["threshold"]["init"] = threshold_init;
-  node["threshold"]["learn"] = threshold_learn;
-  node["threshold"]["shared"] = threshold_shared;
-  YAML::Node init_node;
-  init.to_yaml(init_node);
-  node["init"] = init_node;
-  node["recompute"] = recompute;
-}
 
 SparseCodeLayer::SparseCodeLayer(SparseCodeConfig config)
     : config_(std::move(config)), pursuit_(config_.iters, config_.algorithm) {}
@@ -94,7 +34,8 @@ void SparseCodeLayer::register_params(ParamArena& arena, const std::string& node
   th.kind = "thresholds";
   th.decay_mult = 0.0f;  // thresholds are biases: no weight decay
   th.trainable = config_.threshold_learn;
-  if (config_.mode == ThresholdMode::two_sided) th.clamp_min = 0.0f;
+  // Two-sided thresholds and lasso weights are kept ≥ 0 (SCN projects λ after each step).
+  if (config_.mode == ThresholdMode::two_sided || config_.threshold_form == ThresholdForm::lasso) th.clamp_min = 0.0f;
   threshold_ = arena.add(th);
   ParamSpec step{node + ".step", Shape{1}};
   step.kind = "steps";
@@ -105,7 +46,8 @@ void SparseCodeLayer::register_params(ParamArena& arena, const std::string& node
   if (config_.step_auto) {
     // The power iteration's vector is state of the run: kept in the checkpoint so that a resumed run
     // estimates ‖D‖² exactly as the uninterrupted one would.
-    ParamSpec v{node + ".power_vector", Shape{1, out_shape_[0], out_shape_[1], out_shape_[2]}};
+    const Shape vector = patch() ? Shape{1, out_shape_[0], 1, 1} : Shape{1, out_shape_[0], out_shape_[1], out_shape_[2]};
+    ParamSpec v{node + ".power_vector", vector};
     v.kind = "state";
     v.trainable = false;
     power_ = arena.add(v);
@@ -121,11 +63,15 @@ void SparseCodeLayer::init_params(Context& ctx, uint64_t seed) {
     fill_normal(ctx, param(power_), 0.0f, 1.0f, RngKey{seed, RngPurpose::init, 1ull << 40});
     SparseCodeState scratch;
     const double lipschitz = estimate_lipschitz(ctx, scratch, 50);
-    if (lipschitz > 0) {
-      const Tensor w = param(weight_);
-      scale(ctx, w, static_cast<float>(1.0 / std::sqrt(lipschitz)), w);
+    if (patch()) {
+      eta = lipschitz > 0 ? 1.0 / lipschitz : 1.0;  // SCN's atoms are not normalised: η = 1/λ_max(AᵀA)
+    } else {
+      if (lipschitz > 0) {
+        const Tensor w = param(weight_);
+        scale(ctx, w, static_cast<float>(1.0 / std::sqrt(lipschitz)), w);
+      }
+      eta = 1.0;
     }
-    eta = 1.0;
   }
   set_step(ctx, eta);
 }
@@ -140,10 +86,12 @@ void SparseCodeLayer::set_step(Context& ctx, double eta) {
 }
 
 int64_t SparseCodeLayer::flops() const {
-  // One convolution: Ho·Wo·Co·Ci·k² multiply-adds. b costs one, every step two (D then Dᵀ).
-  const double conv = static_cast<double>(out_shape_[1] * out_shape_[2] * config_.out) *
-                      static_cast<double>(in_shape_[0] * config_.kernel * config_.kernel);
-  return saturated_count(2 * conv * (1 + 2 * static_cast<double>(config_.iters)));
+  // One convolution: Ho·Wo·Co·Ci·k² multiply-adds. b costs one; every step two (D then Dᵀ), or for the
+  // patch pursuit one Co×Co product per pixel.
+  const double pixels = static_cast<double>(out_shape_[1] * out_shape_[2]);
+  const double conv = pixels * static_cast<double>(config_.out * in_shape_[0] * config_.kernel * config_.kernel);
+  const double gram = patch() ? pixels * static_cast<double>(config_.out * config_.out) : 2 * conv;
+  return saturated_count(2 * (conv + gram * static_cast<double>(config_.iters)));
 }
 
 int64_t SparseCodeLayer::forward_bytes(const Shapes& inputs, const Shape& output) const {
@@ -159,23 +107,39 @@ std::string SparseCodeLayer::describe() const {
   const bool fista = config_.algorithm == PursuitAlgorithm::fista;
   os << "K=" << config_.iters << (config_.iters ? (fista ? " fista" : " ista") : "")
      << (config_.mode == ThresholdMode::nonneg ? " nonneg" : " two_sided") << (config_.step_auto ? " step=auto" : "")
-     << (config_.stride > 1 ? " s" + std::to_string(config_.stride) : "");
+     << (config_.stride > 1 ? " s" + std::to_string(config_.stride) : "") << (patch() ? " patch" : "")
+     << (config_.backward == PursuitBackward::implicit ? " implicit" : "")
+     << (config_.threshold_form == ThresholdForm::lasso ? " lasso" : "");
   return os.str();
 }
 
-Dictionary SparseCodeLayer::dictionary() const {
+Dictionary SparseCodeLayer::dictionary(Context& ctx, SparseCodeState& s, bool refresh) const {
   Dictionary d;
   d.weight = param(weight_);
   d.threshold = param(threshold_);
   d.step = param(step_);
   d.geometry = conv_params();
   d.mode = config_.mode;
+  d.form = config_.pursuit;
+  const DType dt = d.weight.dtype();
+  const Device dev = d.weight.device();
+  if (patch()) {
+    ensure_tensor(s.gram_matrix, Shape{config_.out, config_.out, 1, 1}, dt, dev);
+    d.gram_matrix = s.gram_matrix;
+    if (refresh) form_gram_matrix(ctx, d);
+  }
+  if (config_.threshold_form == ThresholdForm::lasso) {
+    // The applied threshold θ = η·λ, so that the pursuit solves min ½‖x − Dγ‖² + λ‖γ‖₁ whatever η is.
+    ensure_tensor(s.threshold_applied, d.threshold.shape(), dt, dev);
+    if (refresh) scale_by_scalar(ctx, s.threshold_applied, d.threshold, d.step, 1.0f);
+    d.threshold = s.threshold_applied;
+  }
   return d;
 }
 
 void SparseCodeLayer::prepare_power_iteration(Context& ctx, SparseCodeState& s, int& iterations) {
   const Device dev = ctx.device();
-  const Shape code{1, out_shape_[0], out_shape_[1], out_shape_[2]};
+  const Shape code = patch() ? Shape{1, out_shape_[0], 1, 1} : Shape{1, out_shape_[0], out_shape_[1], out_shape_[2]};
   const DType dt = arena_->values().dtype();
   PowerIteration& p = s.power;
   ensure_tensor(p.image, Shape{1, in_shape_[0], in_shape_[1], in_shape_[2]}, dt, dev);
@@ -192,7 +156,7 @@ void SparseCodeLayer::prepare_power_iteration(Context& ctx, SparseCodeState& s, 
 
 void SparseCodeLayer::power_iterate(Context& ctx, SparseCodeState& s, int iterations, const Tensor& step) {
   prepare_power_iteration(ctx, s, iterations);
-  scn::power_iterate(ctx, dictionary(), s.power, iterations, step);
+  scn::power_iterate(ctx, dictionary(ctx, s, true), s.power, iterations, step);
 }
 
 double SparseCodeLayer::estimate_lipschitz(Context& ctx, SparseCodeState& s, int iterations) {
@@ -207,11 +171,14 @@ void SparseCodeLayer::forward(Context& ctx, const Tensors& inputs, const Tensor&
   auto& s = static_cast<SparseCodeState&>(state);
   if (config_.step_auto && is_training(mode)) {
     // η = 1/L with L = ‖D‖² for the current weights, written on the device. One warm-started iteration per
-    // step tracks the slowly moving weights; backward adds ∂η/∂W (sparse_code_backward.cpp).
-    power_iterate(ctx, s, 1, param(step_));
+    // step tracks the slowly moving weights (the patch pursuit's Co-vector costs nothing: 20); backward adds
+    // ∂η/∂W (sparse_code_backward.cpp).
+    power_iterate(ctx, s, patch() ? 20 : 1, param(step_));
   }
-  // Backward needs every iterate unless it recomputes them (recompute: true) or there is no backward.
-  pursuit_.forward(ctx, dictionary(), inputs.at(0), output, s.tape, is_training(mode) && !config_.recompute);
+  // Backward needs every iterate unless it recomputes them (recompute: true), differentiates the fixed point
+  // (backward: implicit) or there is no backward.
+  const bool keep = is_training(mode) && !config_.recompute && config_.backward == PursuitBackward::unrolled;
+  pursuit_.forward(ctx, dictionary(ctx, s, true), inputs.at(0), output, s.tape, keep);
 }
 
 void register_sparse_code_layer(LayerRegistry& registry) {
@@ -224,8 +191,9 @@ int64_t SparseCodeLayer::saved_elements(const Shapes& inputs, const Shape& outpu
   // b, γ₀…γ_K, z₁…z_K, DᵀD zₜ and D zₜ per iteration, and backward's scratch (about four codes and an
   // input); recompute keeps only the scratch of one iteration.
   const int64_t out = output.numel(), in = inputs.at(0).numel();
+  if (config_.backward == PursuitBackward::implicit) return 9 * out + 2 * in;  // β, CG vectors, D γ
   const int64_t k = config_.recompute ? 1 : config_.iters;
-  return (3 * k + 6) * out + (k + 1) * in;
+  return (3 * k + 6) * out + (patch() ? 1 : k + 1) * in;
 }
 
 }  // namespace scn

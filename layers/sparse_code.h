@@ -1,25 +1,38 @@
 #pragma once
-// type: sparse_code — the unrolled convolutional sparse-coding pursuit of DESIGN §1:
+// type: sparse_code — a sparse-coding pursuit of DESIGN §1 as one layer:
 //   b = Dᵀx, γ₀ = S_θ(η·b), then K ISTA or FISTA steps γₜ = S_θ(zₜ + η(b − DᵀD zₜ)), output γ_K,
-// with Dᵀ = conv2d(·, W) and D = conv_transpose2d(·, W) of one dictionary W, one θ and one η per layer.
-// The layer is glue: its parameters, config and step rule, over the pursuit module (pursuit.h,
-// unrolled_pursuit.h), which holds the maths of the steps and their exact reverse mode.
+// with Dᵀ = conv2d(·, W) and one dictionary W, one θ (per channel or shared) and one η per layer.
+//   pursuit: convolution  DᵀD z = conv2d(conv_transpose2d(z, W), W): the convolutional sparse model
+//   pursuit: patch        DᵀD = AᵀA per pixel: SCN's independent non-negative lasso of every k×k patch
+//   backward: unrolled    exact reverse mode through the K steps
+//   backward: implicit    differentiate the fixed point on its support (implicit_backward.h)
+//   threshold.form        absolute: θ is the parameter; lasso: the parameter is the lasso weight λ, θ = ηλ
+// The layer is glue — parameters, config, step rule — over the pursuit module (pursuit.h,
+// unrolled_pursuit.h, implicit_backward.h), which holds the maths.
 #include <vector>
 
+#include "layers/implicit_backward.h"
 #include "layers/layer.h"
 #include "layers/unrolled_pursuit.h"
 #include "layers/weight_init.h"
 namespace scn {
 
+enum class PursuitBackward { unrolled, implicit };
+enum class ThresholdForm { absolute, lasso };
+
 struct SparseCodeConfig {
+  GramForm pursuit = GramForm::convolution;
+  PursuitBackward backward = PursuitBackward::unrolled;
+  ThresholdForm threshold_form = ThresholdForm::absolute;  // patch pursuit: lasso
+  ImplicitSolve implicit;
   int64_t out = 0;
   int kernel = 3;
   int stride = 1;
   int pad = 1;                     // default kernel / 2
-  int iters = 0;                   // K
+  int iters = 0;                   // K (patch pursuit: 50)
   PursuitAlgorithm algorithm = PursuitAlgorithm::fista;
   ThresholdMode mode = ThresholdMode::nonneg;
-  bool step_auto = false;          // step: auto → η = 1/‖D‖² by power iteration
+  bool step_auto = false;          // step: auto → η = 1/‖D‖² by power iteration (patch pursuit: the default)
   double step_init = 1.0;
   bool step_learn = true;
   double threshold_init = 0.0;
@@ -35,6 +48,11 @@ struct SparseCodeConfig {
 // What forward keeps for backward. With recompute, only scratch lives here between calls.
 struct SparseCodeState : LayerState {
   PursuitTape tape;
+  Tensor gram_matrix;                   // patch pursuit: AᵀA of this call's weights (Co, Co, 1, 1)
+  Tensor threshold_applied;             // threshold.form lasso: θ = η·λ of this call
+  // Backward scratch: gradients of the applied θ and of AᵀA, (1, 1) products, W-shaped scratch.
+  Tensor dthreshold, dgram_matrix, product, weight_scratch;
+  ImplicitScratch implicit;
   // Power iteration: the vector is a view of the arena's `power_vector` under step: auto (warm-started from
   // the previous call, saved in checkpoints), else owned here.
   PowerIteration power;
@@ -69,9 +87,14 @@ class SparseCodeLayer : public Layer {
   const std::vector<float>& fista_momenta() const { return pursuit_.momenta(); }
 
  private:
-  // The dictionary's views for this call, and where backward adds its gradients.
-  Dictionary dictionary() const;
+  // The dictionary's views for this call (patch: AᵀA formed, lasso form: θ = ηλ written when `refresh`), and
+  // where backward adds its gradients.
+  Dictionary dictionary(Context& ctx, SparseCodeState& s, bool refresh) const;
   DictionaryGrads dictionary_grads(SparseCodeState& s) const;
+  // After a backward sweep: the lasso form's θ-gradient to λ and η, AᵀA's gradient to W, ∂η/∂W.
+  void finish_backward(Context& ctx, const Dictionary& d, const DictionaryGrads& g, SparseCodeState& s);
+  void implicit_threshold_gradients(Context& ctx, SparseCodeState& s);
+  bool patch() const { return config_.pursuit == GramForm::patch; }
   void prepare_power_iteration(Context& ctx, SparseCodeState& s, int& iterations);
   void backward_taped(Context& ctx, const Tensor& x, const Tensor& grad_output, const Tensor& dx, SparseCodeState& s);
   void set_step(Context& ctx, double eta);

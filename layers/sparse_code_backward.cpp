@@ -1,8 +1,11 @@
-// Backward of SparseCodeLayer: exact reverse mode through the unrolled pursuit (UnrolledPursuit::backward,
-// DESIGN §1), then, under step: auto, the chain through η = 1/‖D‖² into W. With recompute: true the
-// iterates are recomputed here from the input first.
+// Backward of SparseCodeLayer: exact reverse mode through the unrolled pursuit (UnrolledPursuit::backward) or
+// the implicit gradient of its fixed point (implicit_backward), then the chains the layer's parametrisation
+// adds: the lasso form's θ = η·λ into λ and η, the patch pursuit's AᵀA into W, and under step: auto
+// η = 1/‖D‖² into W. With recompute: true the iterates are recomputed here from the input first.
 #include <map>
 
+#include "kernels/elementwise.h"
+#include "kernels/linear.h"
 #include "layers/sparse_code.h"
 
 namespace scn {
@@ -18,11 +21,25 @@ struct RecomputeScratch {
 DictionaryGrads SparseCodeLayer::dictionary_grads(SparseCodeState& s) const {
   DictionaryGrads g;
   g.weight = grad(weight_);
-  if (config_.threshold_learn) g.threshold = grad(threshold_);
+  const Tensor w = param(weight_);
+  if (config_.threshold_learn || config_.threshold_form == ThresholdForm::lasso) {
+    // The lasso form's sweep sees θ = η·λ: its gradient is collected in scratch (finish_backward maps it).
+    if (config_.threshold_form == ThresholdForm::lasso) {
+      ensure_tensor(s.dthreshold, param(threshold_).shape(), w.dtype(), w.device());
+      s.dthreshold.zero_();
+      g.threshold = s.dthreshold;
+    } else {
+      g.threshold = grad(threshold_);
+    }
+  }
+  if (patch()) {
+    ensure_tensor(s.dgram_matrix, Shape{config_.out, config_.out, 1, 1}, w.dtype(), w.device());
+    s.dgram_matrix.zero_();
+    g.gram_matrix = s.dgram_matrix;
+  }
   // step: auto makes η = 1/L(W) a function of the dictionary: its gradient is collected in scratch and
   // passed on to W after the sweep. A learnable step collects into its own gradient.
   if (config_.step_auto) {
-    const Tensor w = param(weight_);
     ensure_tensor(s.deta_auto, Shape{1}, w.dtype(), w.device());
     s.deta_auto.zero_();
     g.step = s.deta_auto;
@@ -45,20 +62,71 @@ void SparseCodeLayer::backward(Context& ctx, const Tensors& inputs, const Tensor
   // The recomputed γ_K lands in a scratch copy of the output so the net's output tensor is not rewritten.
   ensure_tensor(scratch.recomputed_output, output.shape(), output.dtype(), output.device());
   scratch.power = s.power;  // step: auto — the forward's power vector, for ∂η/∂W
-  pursuit_.forward(ctx, dictionary(), x, scratch.recomputed_output, scratch.tape, true);
+  pursuit_.forward(ctx, dictionary(ctx, scratch, true), x, scratch.recomputed_output, scratch.tape, true);
   backward_taped(ctx, x, grad_output, dx, scratch);
 }
 
 void SparseCodeLayer::backward_taped(Context& ctx, const Tensor& x, const Tensor& grad_output, const Tensor& dx,
                                      SparseCodeState& s) {
-  const Dictionary d = dictionary();
+  const Dictionary d = dictionary(ctx, s, false);  // AᵀA and θ = ηλ as the forward formed them
   const DictionaryGrads g = dictionary_grads(s);
-  pursuit_.backward(ctx, d, g, x, grad_output, dx, s.tape);
+  if (config_.backward == PursuitBackward::implicit) {
+    const Tensor& code = s.tape.codes.empty() ? Tensor() : s.tape.codes[static_cast<size_t>(config_.iters) % s.tape.codes.size()];
+    SCN_CHECK(code.defined(), "sparse_code: backward without a forward");
+    ensure_tensor(s.implicit.support_scratch, code.shape(), code.dtype(), code.device());
+    ensure_tensor(s.dthreshold, param(threshold_).shape(), code.dtype(), code.device());
+    // The threshold gradient of the fixed point is ∂L/∂(θ/η): implicit_threshold_gradients maps it.
+    DictionaryGrads fixed_point = g;
+    fixed_point.threshold = Tensor();
+    implicit_backward(ctx, d, fixed_point, config_.implicit, x, code, grad_output, dx, s.dthreshold, s.implicit);
+    implicit_threshold_gradients(ctx, s);
+  } else {
+    pursuit_.backward(ctx, d, g, x, grad_output, dx, s.tape);
+  }
+  finish_backward(ctx, d, g, s);
+}
+
+// ∂L/∂(θ/η) from the fixed point. Lasso form: θ/η = λ, so it is ∂L/∂λ. Absolute form: ∂L/∂θ = it/η and
+// ∂L/∂η = −Σ θ·it/η² (read on the host: the implicit backward synchronises anyway).
+void SparseCodeLayer::implicit_threshold_gradients(Context& ctx, SparseCodeState& s) {
+  if (config_.threshold_form == ThresholdForm::lasso) {
+    if (config_.threshold_learn) axpy(ctx, grad(threshold_), 1.0f, s.dthreshold);
+    return;
+  }
+  const double eta = param(step_).item();
+  if (config_.threshold_learn) axpy(ctx, grad(threshold_), static_cast<float>(1.0 / eta), s.dthreshold);
+  const Tensor deta = config_.step_auto ? s.deta_auto : config_.step_learn ? grad(step_) : Tensor();
+  if (!deta.defined()) return;
+  const std::vector<double> theta = param(threshold_).to_vector(), it = s.dthreshold.to_vector();
+  double sum = 0;
+  for (size_t c = 0; c < theta.size(); ++c) sum += theta[c] * it[c];
+  Tensor add = Tensor::from_vector({-sum / (eta * eta)}, {1}, deta.dtype()).to(deta.device());
+  axpy(ctx, deta, 1.0f, add);
+}
+
+void SparseCodeLayer::finish_backward(Context& ctx, const Dictionary& d, const DictionaryGrads& g, SparseCodeState& s) {
+  const Tensor w = param(weight_);
+  if (config_.threshold_form == ThresholdForm::lasso && config_.backward == PursuitBackward::unrolled) {
+    // θ = η·λ: ∂L/∂λ = η·∂L/∂θ, ∂L/∂η += ⟨λ, ∂L/∂θ⟩ (a 1×C by C×1 product on the device).
+    const Tensor lambda = param(threshold_);
+    if (config_.threshold_learn) add_scaled(ctx, grad(threshold_), grad(threshold_), 1.0f, d.step, s.dthreshold);
+    if (g.step.defined()) {
+      ensure_tensor(s.product, Shape{1, 1}, w.dtype(), w.device());
+      linear_forward(ctx, s.product, lambda.view(Shape{1, lambda.numel()}), s.dthreshold.view(Shape{1, lambda.numel()}),
+                     Tensor());
+      axpy(ctx, g.step, 1.0f, s.product.view(Shape{1}));
+    }
+  }
   if (config_.step_auto) {
-    // Without ∂η/∂W the optimizer would not see that growing W shrinks η, and learning crawls.
-    const Tensor w = param(weight_);
-    ensure_tensor(s.step_auto_scratch, w.shape(), w.dtype(), w.device());
+    // Without ∂η/∂W the optimizer would not see that growing W shrinks η, and learning crawls. (For the patch
+    // pursuit the term lands in ∂L/∂(AᵀA), folded into W below.)
+    const Shape scratch = patch() ? Shape{config_.out, config_.out, 1, 1} : w.shape();
+    ensure_tensor(s.step_auto_scratch, scratch, w.dtype(), w.device());
     add_step_auto_gradient(ctx, d, g, s.deta_auto, s.power, s.step_auto_scratch);
+  }
+  if (patch()) {
+    ensure_tensor(s.weight_scratch, w.shape(), w.dtype(), w.device());
+    finish_gram_backward(ctx, d, g, s.weight_scratch);
   }
 }
 

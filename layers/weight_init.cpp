@@ -12,7 +12,7 @@ WeightInit WeightInit::parse(const ConfigNode& node, const std::string& default_
   w.type = default_type;
   if (!node.defined()) return w;
   node.allow_keys({"type", "std"});
-  w.type = node.get_enum("type", default_type, {"normal", "kaiming", "uniform"});
+  w.type = node.get_enum("type", default_type, {"normal", "kaiming", "uniform", "scn"});
   ConfigNode s = node["std"];
   if (s.defined()) {
     if (w.type != "normal") s.fail("'std' applies to type: normal only");
@@ -32,6 +32,7 @@ void WeightInit::to_yaml(YAML::Node& node) const {
 double WeightInit::resolved_std(int64_t fan_in) const {
   const double n = static_cast<double>(std::max<int64_t>(fan_in, 1));
   if (type == "kaiming") return std::sqrt(2.0 / n);
+  if (type == "scn") return 1.0 / n;  // randn/(k²·C): the SCN code's dictionaries
   if (type == "uniform") return 1.0 / std::sqrt(3.0 * n);  // U(-1/sqrt(n), 1/sqrt(n)) has this std
   return std > 0 ? std : 1.0 / std::sqrt(n);
 }

@@ -12,7 +12,7 @@
 namespace scn {
 
 struct WeightInit {
-  std::string type = "normal";  // normal | kaiming | uniform (PyTorch's default for Conv2d/Linear)
+  std::string type = "normal";  // normal | kaiming | uniform (PyTorch's default for Conv2d/Linear) | scn (std 1/fan_in)
   double std = -1;              // normal: standard deviation; < 0 = auto = 1/sqrt(fan_in)
   static WeightInit parse(const ConfigNode& node, const std::string& default_type = "normal");
   void to_yaml(YAML::Node& node) const;

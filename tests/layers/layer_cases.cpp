@@ -17,6 +17,19 @@ const std::vector<LayerCase>& all_layer_cases() {
        "threshold: {init: 0.1, shared: true}}",
        {Shape{3, 5, 7}}, 2},
       {"sparse_code_step_auto", "{type: sparse_code, out: 4, iters: 2, step: auto}", {Shape{3, 6, 5}}, 2},
+      // SCN's per-patch pursuit: unrolled with a learned step (θ = ηλ chains into η), under step: auto, and with
+      // the implicit backward of the converged lasso (ridge ~0 so that it is the exact gradient).
+      {"sparse_code_patch_k3", "{type: sparse_code, pursuit: patch, out: 4, iters: 3, step: {init: 0.3}}",
+       {Shape{3, 6, 5}}, 2},
+      {"sparse_code_patch_step_auto", "{type: sparse_code, pursuit: patch, out: 5, iters: 2, stride: 2}",
+       {Shape{2, 7, 5}}, 1},
+      {"sparse_code_patch_implicit",
+       "{type: sparse_code, pursuit: patch, out: 3, iters: 300, backward: implicit, implicit: {ridge: 1.0e-12}}",
+       {Shape{3, 5, 4}}, 1},
+      {"sparse_code_conv_implicit",
+       "{type: sparse_code, out: 3, stride: 2, iters: 400, step: auto, mode: two_sided, backward: implicit, "
+       "implicit: {ridge: 0, tolerance: 1.0e-13, iters: 200}}",
+       {Shape{3, 5, 5}}, 1},
       {"sparse_code_recompute", "{type: sparse_code, out: 4, iters: 3, recompute: true, step: {init: 0.3}}",
        {Shape{3, 5, 7}}, 2},
       {"conv", "{type: conv, out: 5, kernel: 3, stride: 2}", {Shape{3, 7, 9}}, 2},

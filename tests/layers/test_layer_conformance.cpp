@@ -97,8 +97,21 @@ struct FrozenState {
 FrozenState converge_and_freeze_state(BuiltLayer& b, const Tensors& inputs) {
   bool stateful = false;
   for (int i = 0; i < b.arena.count(); ++i) stateful |= b.arena.spec(i).kind == "state";
-  if (stateful)
-    for (int k = 0; k < 2000; ++k) run_layer(b, inputs, Tensor());
+  // Until the state stops moving (checked every 20 forwards; at most 2000).
+  std::vector<double> before;
+  for (int k = 0; stateful && k < 2000; ++k) {
+    if (k % 20 == 0) {
+      std::vector<double> now;
+      for (int i = 0; i < b.arena.count(); ++i)
+        if (b.arena.spec(i).kind == "state")
+          for (double v : b.arena.value(i).to_vector()) now.push_back(v);
+      double change = before.empty() ? 1.0 : 0.0;
+      for (size_t j = 0; j < before.size(); ++j) change = std::max(change, std::abs(now[j] - before[j]));
+      if (change < 1e-14) break;
+      before = now;
+    }
+    run_layer(b, inputs, Tensor());
+  }
   FrozenState f;
   for (int i = 0; i < b.arena.count(); ++i)
     if (!b.arena.spec(i).trainable) f.saved.emplace_back(i, b.arena.value(i).clone());

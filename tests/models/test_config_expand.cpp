@@ -76,9 +76,9 @@ TEST(ConfigWildcard, EachElementGetsItsOwnCopyOfTheValue) {
   text.replace(text.find("iters: 1, algorithm: fista}"), 27, "iters: 1, threshold: {init: 0.1}}");
   auto net =
       net_of(text, {"model.layers[*].threshold={init: 0.5, shared: true}", "model.layers[3].threshold.init=0.75"});
-  EXPECT_EQ(key_of(*net, 3, "threshold"), "{init: 0.75, learn: true, shared: true}");
-  EXPECT_EQ(key_of(*net, 4, "threshold"), "{init: 0.5, learn: true, shared: true}");
-  EXPECT_EQ(key_of(*net, 1, "threshold"), "{init: 0, learn: true, shared: false}");  // sets none: left alone
+  EXPECT_EQ(key_of(*net, 3, "threshold"), "{form: absolute, init: 0.75, learn: true, shared: true}");
+  EXPECT_EQ(key_of(*net, 4, "threshold"), "{form: absolute, init: 0.5, learn: true, shared: true}");
+  EXPECT_EQ(key_of(*net, 1, "threshold"), "{form: absolute, init: 0, learn: true, shared: false}");  // sets none: left alone
 }
 
 TEST(ConfigWildcard, AMatchOfNothingIsAnError) {
