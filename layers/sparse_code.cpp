@@ -95,11 +95,14 @@ int64_t SparseCodeLayer::flops() const {
 }
 
 int64_t SparseCodeLayer::forward_bytes(const Shapes& inputs, const Shape& output) const {
-  // b = Dᵀx: x in, b out. γ₀: b in, γ₀ out. Each step: D z (z in, u out), Dᵀu (u in, G out), the fused
+  // b = Dᵀx: x in, b out. γ₀: b in, γ₀ out. Each step: D z (z in, u out), Dᵀu (u in, G out) — for the patch
+  // pursuit M z (z in, G out) — the fused
   // update (z, b, G in, γ out), and from the second FISTA step the extrapolation (two in, one out).
   const int64_t in = inputs.at(0).numel(), code = output.numel(), k = config_.iters;
   const int64_t extrapolations = config_.algorithm == PursuitAlgorithm::fista ? std::max<int64_t>(k - 1, 0) : 0;
-  return 4 * (in + 3 * code + k * (2 * in + 6 * code) + 3 * code * extrapolations);
+  // The patch pursuit's Gram is a 1×1 operator on the code: no image-sized traffic per step.
+  const int64_t per_step = patch() ? 6 * code : 2 * in + 6 * code;
+  return 4 * (in + 3 * code + k * per_step + 3 * code * extrapolations);
 }
 
 std::string SparseCodeLayer::describe() const {
@@ -169,16 +172,21 @@ double SparseCodeLayer::estimate_lipschitz(Context& ctx, SparseCodeState& s, int
 void SparseCodeLayer::forward(Context& ctx, const Tensors& inputs, const Tensor& output, Mode mode,
                               LayerState& state) {
   auto& s = static_cast<SparseCodeState&>(state);
+  Dictionary d = dictionary(ctx, s, true);  // forms AᵀA (patch) once per call
   if (config_.step_auto && is_training(mode)) {
     // η = 1/L with L = ‖D‖² for the current weights, written on the device. One warm-started iteration per
     // step tracks the slowly moving weights (the patch pursuit's Co-vector costs nothing: 20); backward adds
     // ∂η/∂W (sparse_code_backward.cpp).
-    power_iterate(ctx, s, patch() ? 20 : 1, param(step_));
+    int iterations = patch() ? 20 : 1;
+    prepare_power_iteration(ctx, s, iterations);
+    scn::power_iterate(ctx, d, s.power, iterations, param(step_));
+    if (config_.threshold_form == ThresholdForm::lasso)
+      scale_by_scalar(ctx, s.threshold_applied, param(threshold_), param(step_), 1.0f);  // θ = ηλ with the new η
   }
   // Backward needs every iterate unless it recomputes them (recompute: true), differentiates the fixed point
   // (backward: implicit) or there is no backward.
   const bool keep = is_training(mode) && !config_.recompute && config_.backward == PursuitBackward::unrolled;
-  pursuit_.forward(ctx, dictionary(ctx, s, true), inputs.at(0), output, s.tape, keep);
+  pursuit_.forward(ctx, d, inputs.at(0), output, s.tape, keep);
 }
 
 void register_sparse_code_layer(LayerRegistry& registry) {
