@@ -182,6 +182,22 @@ void SparseCodeLayer::forward(Context& ctx, const Tensors& inputs, const Tensor&
     scn::power_iterate(ctx, d, s.power, iterations, param(step_));
     if (config_.threshold_form == ThresholdForm::lasso)
       scale_by_scalar(ctx, s.threshold_applied, param(threshold_), param(step_), 1.0f);  // θ = ηλ with the new η
+  } else if (config_.step_auto && patch()) {
+    // SCN computes the step for every forward. The η of the last training forward belongs to the weights
+    // before the optimizer's last step, and the patch pursuit's unnormalised atoms can grow by orders of
+    // magnitude in one step (from randn/(k²C)): 50 FISTA steps with that η diverge. So evaluation recomputes
+    // it — twenty power iterations on a Co-vector — into state of its own.
+    PowerIteration& p = s.eval_power;
+    ensure_tensor(p.vector, Shape{1, out_shape_[0], 1, 1}, d.weight.dtype(), d.weight.device());
+    if (power_ >= 0) p.vector.copy_from(param(power_));
+    else fill_normal(ctx, p.vector, 0.0f, 1.0f, RngKey{0x5eed, RngPurpose::init, 2});
+    ensure_tensor(p.next, p.vector.shape(), d.weight.dtype(), d.weight.device());
+    ensure_tensor(p.lipschitz, Shape{1}, d.weight.dtype(), d.weight.device());
+    ensure_tensor(s.eval_step, Shape{1}, d.weight.dtype(), d.weight.device());
+    scn::power_iterate(ctx, d, p, power_ >= 0 ? 20 : 50, s.eval_step);
+    d.step = s.eval_step;
+    if (config_.threshold_form == ThresholdForm::lasso)
+      scale_by_scalar(ctx, s.threshold_applied, param(threshold_), d.step, 1.0f);
   }
   // Backward needs every iterate unless it recomputes them (recompute: true), differentiates the fixed point
   // (backward: implicit) or there is no backward.

@@ -56,6 +56,10 @@ struct SparseCodeState : LayerState {
   // Power iteration: the vector is a view of the arena's `power_vector` under step: auto (warm-started from
   // the previous call, saved in checkpoints), else owned here.
   PowerIteration power;
+  // Patch pursuit in evaluation: η recomputed for the weights at hand (from a copy of the run's power vector,
+  // so that evaluation changes no state of the run).
+  PowerIteration eval_power;
+  Tensor eval_step;
   Tensor deta_auto, step_auto_scratch;  // step: auto — ∂L/∂η, passed on to W through η = 1/‖D‖²
   Tensor recomputed_output;             // recompute: true — γ_K recomputed in backward (the net's output stays)
 };

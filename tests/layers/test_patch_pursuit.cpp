@@ -87,6 +87,34 @@ TEST(PatchPursuit, WithoutStepsItIsTheThresholdingLayer) {
   for (size_t i = 0; i < bv.size(); ++i) EXPECT_NEAR(gamma[i], std::max(eta * (bv[i] - lambda), 0.0), 1e-12) << i;
 }
 
+// One optimizer step can grow SCN's tiny initial atoms by orders of magnitude; the η of the last training
+// forward would then make evaluation's 50 FISTA steps diverge. Evaluation recomputes η for the weights it has,
+// and changes no state of the run doing so.
+TEST(PatchPursuit, EvaluationUsesTheStepOfTheWeightsItHas) {
+  Built p = make("{type: sparse_code, pursuit: patch, out: 4, iters: 50}", 0.05, 8);
+  ParamArena& a = p.b->arena;
+  auto state = p.b->layer->make_state();
+  forward(p, Mode::train, *state);  // η for these weights, written into the arena
+  Tensor w = a.value(a.find("node.weight"));
+  std::vector<double> grown = w.to_vector();
+  for (double& v : grown) v *= 30.0;
+  w.copy_from(Tensor::from_vector(grown, w.shape(), DType::f64));
+  const std::vector<double> eta = a.value(a.find("node.step")).to_vector();
+  const std::vector<double> vector = a.value(a.find("node.power_vector")).to_vector();
+  const std::vector<double> evaluated = forward(p, Mode::eval, *state).to_vector();
+  EXPECT_EQ(a.value(a.find("node.step")).to_vector(), eta) << "evaluation changed the run's step";
+  EXPECT_EQ(a.value(a.find("node.power_vector")).to_vector(), vector) << "evaluation changed the power vector";
+  for (int k = 0; k < 3; ++k) forward(p, Mode::train, *state);  // training's η for the grown weights
+  const std::vector<double> trained = forward(p, Mode::train, *state).to_vector();
+  double worst = 0, largest = 0;
+  for (size_t i = 0; i < evaluated.size(); ++i) {
+    ASSERT_TRUE(std::isfinite(evaluated[i])) << i;
+    worst = std::max(worst, std::abs(evaluated[i] - trained[i]));
+    largest = std::max(largest, std::abs(trained[i]));
+  }
+  EXPECT_LT(worst, 1e-6 * std::max(largest, 1.0)) << "evaluation's code differs from training's for the same weights";
+}
+
 // Reverse mode through K = 3000 steps and the implicit gradient at the fixed point: the same gradients.
 void expect_implicit_matches_unrolled(const std::string& pursuit, const std::string& mode, int atoms) {
   Tensor grads[2], dx[2];
