@@ -145,7 +145,7 @@ void SparseCodeLayer::prepare_power_iteration(Context& ctx, SparseCodeState& s, 
   const Shape code = patch() ? Shape{1, out_shape_[0], 1, 1} : Shape{1, out_shape_[0], out_shape_[1], out_shape_[2]};
   const DType dt = arena_->values().dtype();
   PowerIteration& p = s.power;
-  ensure_tensor(p.image, Shape{1, in_shape_[0], in_shape_[1], in_shape_[2]}, dt, dev);
+  if (!patch()) ensure_tensor(p.image, Shape{1, in_shape_[0], in_shape_[1], in_shape_[2]}, dt, dev);  // D v
   ensure_tensor(p.next, code, dt, dev);
   ensure_tensor(p.lipschitz, Shape{1}, dt, dev);
   if (power_ >= 0) {

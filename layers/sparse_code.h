@@ -100,7 +100,9 @@ class SparseCodeLayer : public Layer {
   void implicit_threshold_gradients(Context& ctx, SparseCodeState& s);
   bool patch() const { return config_.pursuit == GramForm::patch; }
   void prepare_power_iteration(Context& ctx, SparseCodeState& s, int& iterations);
-  void backward_taped(Context& ctx, const Tensor& x, const Tensor& grad_output, const Tensor& dx, SparseCodeState& s);
+  // code: the forward's output γ_K (the implicit backward differentiates at it).
+  void backward_taped(Context& ctx, const Tensor& x, const Tensor& code, const Tensor& grad_output, const Tensor& dx,
+                      SparseCodeState& s);
   void set_step(Context& ctx, double eta);
   ConvParams conv_params() const { return ConvParams{config_.stride, config_.pad}; }
 

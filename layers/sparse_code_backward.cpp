@@ -54,7 +54,7 @@ void SparseCodeLayer::backward(Context& ctx, const Tensors& inputs, const Tensor
   auto& s = static_cast<SparseCodeState&>(state);
   const Tensor& x = inputs.at(0);
   const Tensor dx = grad_inputs.empty() ? Tensor() : grad_inputs[0];
-  if (!config_.recompute) return backward_taped(ctx, x, grad_output, dx, s);
+  if (!config_.recompute) return backward_taped(ctx, x, output, grad_output, dx, s);
   const std::string key = x.shape().str() + output.shape().str() + param(weight_).shape().str() + "/" +
                           std::to_string(config_.stride) + "/" + std::to_string(config_.pad) + "/" +
                           std::to_string(config_.iters);
@@ -63,17 +63,14 @@ void SparseCodeLayer::backward(Context& ctx, const Tensors& inputs, const Tensor
   ensure_tensor(scratch.recomputed_output, output.shape(), output.dtype(), output.device());
   scratch.power = s.power;  // step: auto — the forward's power vector, for ∂η/∂W
   pursuit_.forward(ctx, dictionary(ctx, scratch, true), x, scratch.recomputed_output, scratch.tape, true);
-  backward_taped(ctx, x, grad_output, dx, scratch);
+  backward_taped(ctx, x, scratch.recomputed_output, grad_output, dx, scratch);
 }
 
-void SparseCodeLayer::backward_taped(Context& ctx, const Tensor& x, const Tensor& grad_output, const Tensor& dx,
-                                     SparseCodeState& s) {
+void SparseCodeLayer::backward_taped(Context& ctx, const Tensor& x, const Tensor& code, const Tensor& grad_output,
+                                     const Tensor& dx, SparseCodeState& s) {
   const Dictionary d = dictionary(ctx, s, false);  // AᵀA and θ = ηλ as the forward formed them
   const DictionaryGrads g = dictionary_grads(s);
   if (config_.backward == PursuitBackward::implicit) {
-    const Tensor& code = s.tape.codes.empty() ? Tensor() : s.tape.codes[static_cast<size_t>(config_.iters) % s.tape.codes.size()];
-    SCN_CHECK(code.defined(), "sparse_code: backward without a forward");
-    ensure_tensor(s.implicit.support_scratch, code.shape(), code.dtype(), code.device());
     ensure_tensor(s.dthreshold, param(threshold_).shape(), code.dtype(), code.device());
     // The threshold gradient of the fixed point is ∂L/∂(θ/η): implicit_threshold_gradients maps it.
     DictionaryGrads fixed_point = g;

@@ -36,7 +36,6 @@ int64_t recalibrate_batch_norm(Context& ctx, Net& net, BatchSource& source, int6
     used += source.batch(ctx, i, batch, x, y);  // whole batches: the last one may pass `images`
     net.forward(ctx, x, Mode::calibrate);
   }
-  net.reset_states();
   return used;
 }
 

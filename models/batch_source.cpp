@@ -32,6 +32,16 @@ BatchSource::BatchSource(const Dataset& data, Device device, const std::vector<d
   std_ = Tensor::from_vector(std, {static_cast<int64_t>(std.size())}).to(device);
 }
 
+BatchSource BatchSource::unaugmented(uint64_t seed) const {
+  BatchSource s = *this;  // tensors are shared handles: the device copy of the images is reused
+  s.augment_ = AugmentParams{};
+  s.seed_ = seed;
+  s.shuffle_ = true;
+  s.epoch_ = -1;
+  s.order_ = s.ordered_labels_ = Tensor();
+  return s;
+}
+
 void BatchSource::start_epoch(int64_t epoch) {
   if (epoch == epoch_ && order_.defined()) return;
   std::vector<int32_t> order;

@@ -17,6 +17,10 @@ class BatchSource {
   BatchSource(const Dataset& data, Device device, const std::vector<double>& mean, const std::vector<double>& std,
               AugmentParams augment, uint64_t seed, bool shuffle);
 
+  // The same images (shared on the device, not uploaded again) without augmentation, shuffled from `seed`:
+  // the training images as evaluation sees them.
+  BatchSource unaugmented(uint64_t seed) const;
+
   int64_t size() const { return size_; }
   const Dataset& dataset() const { return data_; }
   // Number of batches of `batch` images in an epoch (the last may be smaller).

@@ -73,7 +73,7 @@ TrainSummary train(const RunConfig& config, const TrainOptions& options) {
   BatchSource val_source(data.val, device, data.mean, data.std, AugmentParams{}, config.seed, false);
   // Training images as evaluation sees them (no augmentation), in a fixed shuffled order: the batch norms'
   // statistics are recomputed from them at the end of each epoch (train.recalibrate_batch_norm).
-  BatchSource calibration_source(data.train, device, data.mean, data.std, AugmentParams{}, config.seed + 1, true);
+  BatchSource calibration_source = train_source.unaugmented(config.seed + 1);
   // A batch of one cannot be batch-normalised: the last partial batch is dropped when it has one image.
   // A captured step has one batch size: with cuda_graph every partial batch is dropped.
   int64_t steps_per_epoch = train_source.batches(tc.batch);

@@ -102,7 +102,9 @@ TEST(Configs, SparseCodingLayersStayBoundedForTwentyStepsAtInitialisation) {
       }
       // The patch pursuit's atoms are not normalised (norm ~1/√(k²·C)): its least-squares codes are legitimately
       // ~k²·C times the input, so only η·λ_max < 2 below says whether it is stable.
-      if (c.pursuit != GramForm::patch) EXPECT_LT(max_abs, 100.0) << "node " << nodes[i].name << " grows over 20 steps";
+      if (c.pursuit != GramForm::patch) {
+        EXPECT_LT(max_abs, 100.0) << "node " << nodes[i].name << " grows over 20 steps";
+      }
       SparseCodeState probe;
       const double eta = arena.value(arena.find("probe.step")).item();
       EXPECT_LT(eta * deep.estimate_lipschitz(ctx, probe, 100), 2.0) << "node " << nodes[i].name;
