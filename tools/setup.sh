@@ -10,9 +10,10 @@ cd "$(dirname "$0")/.."
 
 # ocl-icd-opencl-dev: Debian's oneDNN CMake config calls find_package(OpenCL) (its GPU runtime is OpenCL), so
 # the build needs OpenCL's headers and library even though scn never uses oneDNN on a GPU.
+# python3-yaml: tools/bench/scn_config.py expands configs with it, and its self-test runs with the tests.
 packages=(cmake g++ make pkg-config libyaml-cpp-dev libdnnl-dev ocl-icd-opencl-dev libgtest-dev libbenchmark-dev
           zlib1g-dev libcli11-dev nlohmann-json3-dev libjpeg-dev libpng-dev libfftw3-dev dataset-fashion-mnist
-          python3 python3-matplotlib python3-numpy)
+          python3 python3-matplotlib python3-numpy python3-yaml)
 
 tools/install-packages.sh setup "${packages[@]}"
 
