@@ -25,11 +25,17 @@ void reduce_max_abs(Context& ctx, const Tensor& out, const Tensor& x);
 // counts: (C), dtype of x; x: (N, C, ...)
 void nnz_per_channel(Context& ctx, const Tensor& counts, const Tensor& x);
 
+// counts[n, j] = #{c : x[n, c, j] ≠ 0}: the non-zeros over channels at every position of every image (the
+// raw material of a code's local sparsity ‖Γ‖₀,∞, analysis/local_sparsity.h).
+// counts: (N, H, W) — or any shape with N·(numel/(N·C)) elements — dtype of x; x: (N, C, ...)
+void nnz_per_position(Context& ctx, const Tensor& counts, const Tensor& x);
+
 namespace cuda {
 void reduce_sum(Context& ctx, const Tensor& out, const Tensor& x);
 void reduce_mean(Context& ctx, const Tensor& out, const Tensor& x);
 void reduce_max_abs(Context& ctx, const Tensor& out, const Tensor& x);
 void nnz_per_channel(Context& ctx, const Tensor& counts, const Tensor& x);
+void nnz_per_position(Context& ctx, const Tensor& counts, const Tensor& x);
 }  // namespace cuda
 
 }  // namespace scn

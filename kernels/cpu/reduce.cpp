@@ -67,6 +67,19 @@ void nnz_cpu(const Tensor& counts, const Tensor& x, const ChannelLayout& l) {
   }
 }
 
+template <class T>
+void nnz_position_cpu(const Tensor& counts, const Tensor& x, const ChannelLayout& l) {
+  const T* xp = x.data<T>();
+  T* cp = counts.data<T>();
+#pragma omp parallel for schedule(static)
+  for (int64_t n = 0; n < l.batch; ++n)
+    for (int64_t i = 0; i < l.inner; ++i) {
+      int64_t k = 0;
+      for (int64_t c = 0; c < l.channels; ++c) k += xp[(n * l.channels + c) * l.inner + i] != T(0);
+      cp[n * l.inner + i] = static_cast<T>(k);
+    }
+}
+
 }  // namespace
 
 void reduce_sum(Context& ctx, const Tensor& out, const Tensor& x) {
@@ -104,6 +117,21 @@ void nnz_per_channel(Context& ctx, const Tensor& counts, const Tensor& x) {
   SCN_DISPATCH_CUDA(x, cuda::nnz_per_channel(ctx, counts, x));
   if (x.dtype() == DType::f64) return nnz_cpu<double>(counts, x, l);
   nnz_cpu<float>(counts, x, l);
+}
+
+void nnz_per_position(Context& ctx, const Tensor& counts, const Tensor& x) {
+  const char* op = "nnz_per_position";
+  const ChannelLayout l = channel_layout(op, x);
+  SCN_CHECK(x.dtype() == DType::f32 || x.dtype() == DType::f64, op, ": x is ", dtype_name(x.dtype()),
+            ", expected f32 or f64");
+  SCN_CHECK(counts.numel() == l.batch * l.inner && (counts.rank() == 0 || counts.size(0) == l.batch), op,
+            ": counts is ", counts.shape().str(), ", expected ", l.batch, " images of ", l.inner, " positions");
+  SCN_CHECK(counts.dtype() == x.dtype(), op, ": counts is ", dtype_name(counts.dtype()), ", x is ",
+            dtype_name(x.dtype()));
+  check_same_device(op, {&counts, &x});
+  SCN_DISPATCH_CUDA(x, cuda::nnz_per_position(ctx, counts, x));
+  if (x.dtype() == DType::f64) return nnz_position_cpu<double>(counts, x, l);
+  nnz_position_cpu<float>(counts, x, l);
 }
 
 }  // namespace scn

@@ -88,6 +88,18 @@ __global__ void nnz_partial(unsigned long long* partial, const float* x, int64_t
   if (threadIdx.x == 0) partial[c * gridDim.x + blockIdx.x] = k;
 }
 
+// One thread per (image, position): channels are few enough (≤ a few thousand) for a serial count.
+__global__ void nnz_positions(float* counts, const float* x, int64_t batch, int64_t inner, int64_t channels) {
+  for (int64_t e = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; e < batch * inner;
+       e += int64_t(gridDim.x) * blockDim.x) {
+    const int64_t n = e / inner, i = e - n * inner;
+    const float* p = x + n * channels * inner + i;
+    int k = 0;
+    for (int64_t c = 0; c < channels; ++c) k += p[c * inner] != 0.f;
+    counts[e] = static_cast<float>(k);
+  }
+}
+
 __global__ void nnz_finish(float* counts, const unsigned long long* partial, int64_t channels, int blocks) {
   for (int64_t c = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; c < channels; c += int64_t(gridDim.x) * blockDim.x) {
     unsigned long long k = 0;
@@ -133,6 +145,17 @@ void nnz_per_channel(Context& ctx, const Tensor& counts, const Tensor& x) {
   SCN_CUDA_CHECK_LAUNCH();
   nnz_finish<<<grid_for(ctx, l.channels), kThreads, 0, stream_of(ctx)>>>(counts.data<float>(), partial, l.channels,
                                                                          blocks);
+  SCN_CUDA_CHECK_LAUNCH();
+}
+
+void nnz_per_position(Context& ctx, const Tensor& counts, const Tensor& x) {
+  NvtxRange range("nnz_per_position");
+  require_cuda_f32("nnz_per_position", x);
+  const ChannelLayout l = channel_layout("nnz_per_position", x);
+  if (l.batch * l.inner == 0) return;
+  nnz_positions<<<grid_for(ctx, l.batch * l.inner), kThreads, 0, stream_of(ctx)>>>(counts.data<float>(),
+                                                                                 x.data<float>(), l.batch, l.inner,
+                                                                                 l.channels);
   SCN_CUDA_CHECK_LAUNCH();
 }
 

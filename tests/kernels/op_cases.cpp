@@ -10,12 +10,13 @@ std::vector<OpCase> nn_cases();            // cases_nn.cpp: bias/scale, batch no
 std::vector<OpCase> augment_cases();       // cases_augment.cpp: batch assembly with crop, flip, normalisation
 std::vector<OpCase> layer_op_cases();      // cases_layer_ops.cpp: scale_by_scalar, dropout
 std::vector<OpCase> pursuit_cases();       // cases_pursuit.cpp: the implicit backward's active-set solve
+std::vector<OpCase> analysis_cases();      // cases_analysis.cpp: atoms' correlations (FFT), non-zeros per position
 
 const std::vector<OpCase>& all_op_cases() {
   static const std::vector<OpCase> cases = [] {
     std::vector<OpCase> all;
     for (auto&& group : {conv_cases(), sparse_cases(), elementwise_cases(), nn_cases(), augment_cases(), layer_op_cases(),
-                          pursuit_cases()})
+                          pursuit_cases(), analysis_cases()})
       all.insert(all.end(), group.begin(), group.end());
     return all;
   }();
