@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <tuple>
 
+#include "checkpoint_run.h"
 #include "commands.h"
 #include "output_file.h"
 #include "core/safetensors.h"
@@ -69,15 +70,14 @@ void print_confusion(const EvalResult& r, const std::vector<std::string>& names)
 int run_eval(const EvalArgs& a) {
   if (!a.dump.empty()) check_output_file(a.dump, a.force, {a.checkpoint, a.config});
   const auto [statistics, calibration_images] = parse_bn(a.bn);
-  RunConfig config = RunConfig::load(a.config, a.overrides);
-  const Device device = parse_device(a.device);
+  CheckpointRun run = load_checkpoint_run(a.config, a.overrides, a.checkpoint, a.device);
+  const RunConfig& config = run.config;
+  const Device device = run.device;
   Context& ctx = Context::get(device);
-  auto net = Net::build(config.model);
-  net->initialize(device, config.seed);
-  CheckpointInfo info = load_checkpoint(a.checkpoint, *net);
+  Net* net = run.net.get();
+  const CheckpointInfo& info = run.info;
+  const std::vector<double>& mean = run.mean, &std = run.std;
   Dataset data = load_split(config, a.split);
-  std::vector<double> mean = info.mean, std = info.std;
-  if (mean.empty()) normalisation(config, load_split(config, "train"), mean, std);  // an older checkpoint
   BatchSource source(data, device, mean, std, AugmentParams{}, config.seed, false);
   const bool normalised = has_batch_norm(*net);
   if (statistics == BatchNormStatistics::recalibrate && normalised) {

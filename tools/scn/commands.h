@@ -14,5 +14,7 @@ void add_info(CLI::App& app, Action& run);
 void add_data(CLI::App& app, Action& run);
 void add_export(CLI::App& app, Action& run);
 void add_profile(CLI::App& app, Action& run);
+void add_analyze(CLI::App& app, Action& run);
+void add_synth(CLI::App& app, Action& run);
 
 }  // namespace scn::cli

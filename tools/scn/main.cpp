@@ -41,6 +41,8 @@ int main(int argc, char** argv) {
   scn::cli::add_data(app, run);
   scn::cli::add_export(app, run);
   scn::cli::add_profile(app, run);
+  scn::cli::add_analyze(app, run);
+  scn::cli::add_synth(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -1,0 +1,94 @@
+// scn analyze CONFIG --checkpoint CK [--split test|val|train] [--images N] [--out DIR] [--device D] [--no-plot]
+// The sparse model inside a trained net: coherence of every dictionary, sparsity of its codes against the
+// bounds of the theory, and how converged its pursuits are (analysis/net_analysis.h). Prints the table,
+// writes DIR/analysis.json and, with tools/plot beside the build, its PNGs.
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+
+#include "analysis/net_analysis.h"
+#include "checkpoint_run.h"
+#include "commands.h"
+#include "core/atomic_file.h"
+#include "models/batch_source.h"
+#include "models/data_setup.h"
+#include "output_file.h"
+
+namespace scn::cli {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct AnalyzeArgs {
+  std::string config, checkpoint, split = "test", out, device = "auto";
+  std::vector<std::string> overrides;
+  int64_t images = 512, batch = 0;
+  bool plot = true, force = false;
+};
+
+// tools/plot of the source tree this scn was built from (build/scn → tools/plot), if it is there.
+std::string find_plot_tool() {
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) return "";
+  for (const fs::path& p : {exe.parent_path().parent_path() / "tools" / "plot", exe.parent_path() / "tools" / "plot"})
+    if (fs::exists(p, ec)) return p.string();
+  return "";
+}
+
+int run_analyze(const AnalyzeArgs& a) {
+  const fs::path out = a.out.empty() ? fs::path(a.checkpoint).parent_path() / "analysis" : fs::path(a.out);
+  const std::string json_path = (out / "analysis.json").string();
+  std::filesystem::create_directories(out);
+  check_output_file(json_path, a.force, {a.checkpoint, a.config});
+  const auto start = std::chrono::steady_clock::now();
+  CheckpointRun run = load_checkpoint_run(a.config, a.overrides, a.checkpoint, a.device);
+  Context& ctx = Context::get(run.device);
+  Dataset data = load_split(run.config, a.split);
+  BatchSource source(data, run.device, run.mean, run.std, AugmentParams{}, run.config.seed, false);
+  const int64_t batch = a.batch > 0 ? a.batch : run.config.eval.batch;
+  const NetAnalysis r = analyze_net(ctx, *run.net, source, a.images, batch);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::printf("%s, %s split, %lld images (checkpoint epoch %lld), %.1f s:\n%s", a.checkpoint.c_str(), a.split.c_str(),
+              static_cast<long long>(r.images), static_cast<long long>(run.info.epoch), seconds,
+              format_analysis(r).c_str());
+  nlohmann::json j = to_json(r);
+  j["checkpoint"] = a.checkpoint;
+  j["config"] = a.config;
+  j["split"] = a.split;
+  j["epoch"] = run.info.epoch;
+  write_string_atomically(json_path, j.dump(1) + "\n");
+  std::printf("analysis written to %s\n", json_path.c_str());
+  std::fflush(stdout);  // before the plotting tool writes to the same terminal
+  if (!a.plot) return 0;
+  const std::string plot = find_plot_tool();
+  const std::string command = (plot.empty() ? std::string("tools/plot") : plot) + " '" + json_path + "'";
+  if (plot.empty() || std::system(command.c_str()) != 0)
+    std::printf("plots not drawn here; draw them with: %s\n", command.c_str());
+  return 0;
+}
+
+}  // namespace
+
+void add_analyze(CLI::App& app, Action& run) {
+  auto a = std::make_shared<AnalyzeArgs>();
+  CLI::App* sub = app.add_subcommand(
+      "analyze", "The sparse model inside a checkpoint: coherence, local sparsity against the bounds, pursuits");
+  sub->add_option("config", a->config, "Config file (YAML)")->required()->check(CLI::ExistingFile);
+  sub->add_option("overrides", a->overrides, "Config overrides key.path=value");
+  sub->add_option("--checkpoint", a->checkpoint, "Checkpoint (.safetensors)")->required()->check(CLI::ExistingFile);
+  sub->add_option("--split", a->split, "Images to code: test, val or train")
+      ->check(CLI::IsMember({"test", "val", "train"}))
+      ->capture_default_str();
+  sub->add_option("--images", a->images, "Number of images")->check(CLI::PositiveNumber)->capture_default_str();
+  sub->add_option("--batch", a->batch, "Batch size (default: eval.batch)")->check(CLI::PositiveNumber);
+  sub->add_option("--out", a->out, "Folder for analysis.json and the plots (default: <checkpoint folder>/analysis)");
+  sub->add_option("--device", a->device, "cpu, cuda, cuda:N or auto")->capture_default_str();
+  sub->add_flag("!--no-plot", a->plot, "Do not draw the PNGs (tools/plot analysis.json draws them later)");
+  sub->add_flag("--force", a->force, "Replace an existing analysis.json");
+  sub->callback([a, &run] { run = [a] { return run_analyze(*a); }; });
+}
+
+}  // namespace scn::cli
