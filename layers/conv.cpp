@@ -2,6 +2,7 @@
 #include "kernels/channel_affine.h"
 #include "kernels/conv2d.h"
 #include "kernels/elementwise.h"
+#include "layers/coherence_regularizer.h"
 #include "layers/registry.h"
 #include "layers/weight_init.h"
 
@@ -14,18 +15,20 @@ struct ConvConfig {
   int kernel = 3, stride = 1, pad = 1;
   bool bias = true;
   WeightInit init;
+  CoherenceRegularizer regularizer;
 };
 
 class ConvLayer : public Layer {
  public:
   explicit ConvLayer(const ConfigNode& node) {
-    node.allow_keys(layer_keys({"out", "kernel", "stride", "pad", "bias", "init"}));
+    node.allow_keys(layer_keys({"out", "kernel", "stride", "pad", "bias", "init", "regularizer"}));
     c_.out = node.require("out").as_positive_int(kMaxChannels);
     c_.kernel = static_cast<int>(node.get_positive_int("kernel", 3, kMaxKernel));
     c_.stride = static_cast<int>(node.get_positive_int("stride", 1, kMaxKernel));
     c_.pad = static_cast<int>(node.get_nonneg_int("pad", c_.kernel / 2, kMaxKernel));
     c_.bias = node.get_bool("bias", true);
     c_.init = WeightInit::parse(node["init"], "kaiming");
+    c_.regularizer = CoherenceRegularizer::parse(node);
   }
   std::string type() const override { return "conv"; }
   Shape output_shape(const Shapes& in) override {
@@ -74,7 +77,13 @@ class ConvLayer : public Layer {
     YAML::Node init;
     c_.init.to_yaml(init);
     n["init"] = init;
+    c_.regularizer.to_yaml(n);
   }
+  std::optional<DictionaryInfo> dictionary_info() const override {
+    return DictionaryInfo{weight_, c_.stride, c_.pad, false, 0};
+  }
+  void add_regularizer_gradient(Context& ctx) override { c_.regularizer.add_gradient(ctx, grad(weight_), param(weight_)); }
+  double regularizer_value(Context& ctx) const override { return c_.regularizer.value(ctx, param(weight_)); }
 
  private:
   ConvConfig c_;

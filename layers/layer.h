@@ -6,6 +6,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,15 @@ enum class Mode {
 inline bool is_training(Mode mode) { return mode == Mode::train; }
 using Tensors = std::vector<Tensor>;
 using Shapes = std::vector<Shape>;
+
+// A layer whose weights are a dictionary of atoms (conv filters, sparse-coding dictionaries): what the
+// analysis of the sparse model (analysis/) reads.
+struct DictionaryInfo {
+  int weight = -1;          // arena index of W: (M atoms, C, k, k)
+  int stride = 1, pad = 0;
+  bool per_patch = false;   // SCN's patch pursuit: every pixel's code is its own lasso over the k×k patch
+  int iters = 0;            // pursuit steps after the first code (0: thresholding, and every conv layer)
+};
 
 struct LayerState {
   virtual ~LayerState() = default;
@@ -77,6 +87,13 @@ class Layer {
   virtual void to_yaml(YAML::Node& node) const { (void)node; }
   // Number of inputs the layer takes (add: any ≥ 2).
   virtual int arity() const { return 1; }
+  // Set for layers whose weights are a dictionary (after register_params).
+  virtual std::optional<DictionaryInfo> dictionary_info() const { return std::nullopt; }
+
+  // Penalties on the parameters alone (`regularizer:`): adds their gradient into the arena's gradients
+  // (once per training step, after backward), and their value, read on the host (logs and checks).
+  virtual void add_regularizer_gradient(Context& ctx) { (void)ctx; }
+  virtual double regularizer_value(Context& ctx) const { (void)ctx; return 0; }
 
  protected:
   // Parameter views, looked up each call: the arena may have moved to another device.

@@ -205,6 +205,20 @@ void SparseCodeLayer::forward(Context& ctx, const Tensors& inputs, const Tensor&
   pursuit_.forward(ctx, d, inputs.at(0), output, s.tape, keep);
 }
 
+SparseCodeLayer::PursuitView SparseCodeLayer::last_pursuit(Context& ctx, LayerState& state) const {
+  auto& s = static_cast<SparseCodeState&>(state);
+  PursuitView v;
+  v.dictionary = dictionary(ctx, s, false);
+  if (config_.step_auto && patch() && s.eval_step.defined()) v.dictionary.step = s.eval_step;  // as forward
+  const PursuitTape& t = s.tape;
+  SCN_CHECK(!t.codes.empty(), "sparse_code: last_pursuit before a forward");
+  const size_t slots = t.codes.size(), K = static_cast<size_t>(config_.iters);
+  v.b = t.b;
+  v.last = t.codes[K % slots];
+  if (K > 0) v.previous = t.codes[(K - 1) % slots];
+  return v;
+}
+
 void register_sparse_code_layer(LayerRegistry& registry) {
   registry.add("sparse_code", [](const ConfigNode& node) {
     return std::make_unique<SparseCodeLayer>(SparseCodeConfig::parse(node));

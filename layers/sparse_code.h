@@ -11,6 +11,7 @@
 // unrolled_pursuit.h, implicit_backward.h), which holds the maths.
 #include <vector>
 
+#include "layers/coherence_regularizer.h"
 #include "layers/implicit_backward.h"
 #include "layers/layer.h"
 #include "layers/unrolled_pursuit.h"
@@ -40,6 +41,7 @@ struct SparseCodeConfig {
   bool threshold_shared = false;   // one θ for the layer (SCN) instead of one per channel
   WeightInit init;
   bool recompute = false;          // keep only the input; recompute the iterations in backward
+  CoherenceRegularizer regularizer;
 
   static SparseCodeConfig parse(const ConfigNode& node);
   void to_yaml(YAML::Node& node) const;
@@ -80,6 +82,21 @@ class SparseCodeLayer : public Layer {
   int64_t forward_bytes(const Shapes& inputs, const Shape& output) const override;
   std::string describe() const override;
   void to_yaml(YAML::Node& node) const override { config_.to_yaml(node); }
+  std::optional<DictionaryInfo> dictionary_info() const override {
+    return DictionaryInfo{weight_, config_.stride, config_.pad, patch(), config_.iters};
+  }
+  void add_regularizer_gradient(Context& ctx) override {
+    config_.regularizer.add_gradient(ctx, grad(weight_), param(weight_));
+  }
+  double regularizer_value(Context& ctx) const override { return config_.regularizer.value(ctx, param(weight_)); }
+
+  // After an inference forward: the dictionary it coded with (θ and η as applied), b = Dᵀx, and the last two
+  // iterates γ_K and γ_{K−1} (undefined when K = 0). Views, valid until the next forward with `state`.
+  struct PursuitView {
+    Dictionary dictionary;
+    Tensor b, last, previous;
+  };
+  PursuitView last_pursuit(Context& ctx, LayerState& state) const;
 
   const SparseCodeConfig& config() const { return config_; }
   // ‖D‖² by power iteration on DᵀD over one code of this layer's size, warm-started from `state`; reads the

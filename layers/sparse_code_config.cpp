@@ -15,7 +15,7 @@ const char* name_of(ThresholdForm f) { return f == ThresholdForm::lasso ? "lasso
 
 SparseCodeConfig SparseCodeConfig::parse(const ConfigNode& node) {
   node.allow_keys(layer_keys({"out", "kernel", "stride", "pad", "iters", "algorithm", "mode", "step", "threshold",
-                              "init", "recompute", "pursuit", "backward", "implicit"}));
+                              "init", "recompute", "pursuit", "backward", "implicit", "regularizer"}));
   SparseCodeConfig c;
   c.pursuit = node.get_enum("pursuit", "convolution", {"convolution", "patch"}) == "patch" ? GramForm::patch
                                                                                           : GramForm::convolution;
@@ -61,6 +61,7 @@ SparseCodeConfig SparseCodeConfig::parse(const ConfigNode& node) {
   }
   c.init = WeightInit::parse(node["init"], patch ? "scn" : "normal");
   c.recompute = node.get_bool("recompute", false);
+  c.regularizer = CoherenceRegularizer::parse(node);
   ConfigNode implicit = node["implicit"];
   if (implicit.defined()) {
     if (c.backward != PursuitBackward::implicit) implicit.fail("'implicit' settings need backward: implicit");
@@ -101,6 +102,7 @@ void SparseCodeConfig::to_yaml(YAML::Node& node) const {
   init.to_yaml(init_node);
   node["init"] = init_node;
   node["recompute"] = recompute;
+  regularizer.to_yaml(node);
   if (backward == PursuitBackward::implicit) {
     node["implicit"]["ridge"] = implicit.ridge;
     node["implicit"]["iters"] = implicit.max_iters;

@@ -175,6 +175,7 @@ void Net::backward(Context& ctx, const Tensor& grad_logits) {
     }
     if (observer_) observer_->before(i, true);
     n.layer->backward(ctx, inputs, n.output, n.grad, grad_inputs, *n.state);
+    n.layer->add_regularizer_gradient(ctx);
     if (observer_) observer_->after(i, true);
     for (size_t k = 0; k < n.inputs.size(); ++k) {
       const int src = n.inputs[k];
@@ -293,6 +294,12 @@ YAML::Node Net::to_yaml() const {
     model["layers"].push_back(layer);
   }
   return model;
+}
+
+double Net::regularizer_value(Context& ctx) const {
+  double total = 0;
+  for (const NetNode& n : nodes_) total += n.layer->regularizer_value(ctx);
+  return total;
 }
 
 }  // namespace scn

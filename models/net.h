@@ -61,6 +61,9 @@ class Net {
   // Adds ∂L/∂params into the arena's gradients given ∂L/∂logits (after a train-mode forward).
   void backward(Context& ctx, const Tensor& grad_logits);
 
+  // The layers' parameter penalties (`regularizer:`), read on the host; their gradients come with backward.
+  double regularizer_value(Context& ctx) const;
+
   // Drops what the layers keep between calls (saved tensors, calibration counts); parameters stay.
   void reset_states();
 

@@ -34,6 +34,10 @@ const std::vector<LayerCase>& all_layer_cases() {
        {Shape{3, 5, 7}}, 2},
       {"conv", "{type: conv, out: 5, kernel: 3, stride: 2}", {Shape{3, 7, 9}}, 2},
       {"conv_no_bias", "{type: conv, out: 4, kernel: 1, bias: false}", {Shape{5, 5, 7}}, 1},
+      // The coherence regularizer λ‖W_f W_fᵀ − I‖²: its gradient joins the loss's (harness: loss + R).
+      {"conv_coherence_regularizer", "{type: conv, out: 6, kernel: 3, regularizer: {coherence: 0.3}}", {Shape{2, 5, 6}}, 1},
+      {"sparse_code_coherence_regularizer",
+       "{type: sparse_code, out: 5, iters: 1, regularizer: {coherence: 0.2}}", {Shape{3, 5, 4}}, 2},
       {"relu", "{type: relu}", {Shape{3, 5, 7}}, 2},
       {"dropout", "{type: dropout, p: 0.3}", {Shape{3, 5, 7}}, 2},
       {"batch_norm", "{type: batch_norm}", {Shape{5, 7, 9}}, 3},

@@ -45,6 +45,7 @@ LayerRun run_layer(BuiltLayer& b, const Tensors& inputs, const Tensor& r) {
   b.arena.zero_grads();
   for (const Tensor& x : inputs) out.input_grads.push_back(Tensor::empty(x.shape(), x.dtype(), x.device()));
   b.layer->backward(ctx, inputs, out.output, r, out.input_grads, *state);
+  b.layer->add_regularizer_gradient(ctx);
   out.param_grads = b.arena.grads().clone();
   return out;
 }
@@ -132,7 +133,7 @@ TEST_P(LayerGradCheck, InputsAndParametersMatchFiniteDifferences) {
   LayerRun base = run_layer(*b, inputs, r);
   auto loss = [&] {
     frozen.restore(b->arena);
-    return weighted_sum(run_layer(*b, inputs, Tensor()).output, r);
+    return weighted_sum(run_layer(*b, inputs, Tensor()).output, r) + b->layer->regularizer_value(Context::get(Device::cpu()));
   };
   for (size_t k = 0; k < inputs.size(); ++k)
     check_gradient(c.name + " input " + std::to_string(k), inputs[k].data<double>(), inputs[k].numel(),
