@@ -5,7 +5,8 @@
 
 namespace scn {
 
-EvalResult evaluate(Context& ctx, Net& net, BatchSource& source, int64_t batch, bool keep_logits, Mode mode) {
+EvalResult evaluate(Context& ctx, Net& net, BatchSource& source, int64_t batch, bool keep_logits, Mode mode,
+                    const std::function<void(const Net&)>& after_forward) {
   SCN_CHECK(!is_training(mode) && mode != Mode::calibrate, "evaluate: an inference mode is needed");
   const int classes = net.classes();
   EvalResult r;
@@ -21,6 +22,7 @@ EvalResult evaluate(Context& ctx, Net& net, BatchSource& source, int64_t batch, 
   for (int64_t i = 0; i < batches; ++i) {
     const int64_t b = source.batch(ctx, i, batch, x, y);
     const Tensor& logits = net.forward(ctx, x, mode);
+    if (after_forward) after_forward(net);
     Tensor per_sample = Tensor::empty({b}, DType::f32, ctx.device());
     softmax_cross_entropy_forward(ctx, per_sample, mean_loss, Tensor(), logits, y, 0.0);
     accuracy_counts(ctx, counts, logits, y, true);

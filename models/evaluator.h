@@ -1,6 +1,7 @@
 #pragma once
 // Evaluation of a net on a data set: mean loss, top-1 and top-5 accuracy, the confusion matrix, and
 // optionally the logits of every image in data-set order.
+#include <functional>
 #include <vector>
 
 #include "models/batch_source.h"
@@ -16,8 +17,9 @@ struct EvalResult {
   Tensor logits;                           // (N, classes) on the CPU when asked for
 };
 
-// `mode`: Mode::eval (running batch-norm statistics) or Mode::eval_batch_statistics.
+// `mode`: Mode::eval (running batch-norm statistics) or Mode::eval_batch_statistics. `after_forward`, when
+// set, sees the net after every batch's forward (its nodes' outputs: code statistics during evaluation).
 EvalResult evaluate(Context& ctx, Net& net, BatchSource& source, int64_t batch, bool keep_logits = false,
-                    Mode mode = Mode::eval);
+                    Mode mode = Mode::eval, const std::function<void(const Net&)>& after_forward = {});
 
 }  // namespace scn

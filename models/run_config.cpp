@@ -91,7 +91,8 @@ TrainConfig parse_train(const ConfigNode& n) {
   TrainConfig t;
   if (!n.defined()) return t;
   n.allow_keys({"epochs", "batch", "label_smoothing", "deterministic", "checkpoint_every", "checkpoint_minutes",
-                "cuda_graph", "device", "threads", "max_loss_factor", "recalibrate_batch_norm"});
+                "cuda_graph", "device", "threads", "max_loss_factor", "recalibrate_batch_norm",
+                "log_sparsity"});
   t.epochs = n.get_positive_int("epochs", t.epochs);
   t.batch = n.get_positive_int("batch", t.batch, 1 << 20);
   t.label_smoothing = n.get_double("label_smoothing", 0.0);
@@ -106,6 +107,7 @@ TrainConfig parse_train(const ConfigNode& n) {
   t.max_loss_factor = n.get_double("max_loss_factor", t.max_loss_factor);
   if (t.max_loss_factor != 0 && t.max_loss_factor <= 1) n["max_loss_factor"].fail("expected 0 (off) or a number above 1");
   t.recalibrate_batch_norm = n.get_nonneg_int("recalibrate_batch_norm", t.recalibrate_batch_norm, ConfigNode::kMaxInt);
+  t.log_sparsity = n.get_bool("log_sparsity", t.log_sparsity);
   return t;
 }
 
@@ -353,6 +355,7 @@ YAML::Node RunConfig::to_yaml(const YAML::Node& model) const {
   t["checkpoint_minutes"] = train.checkpoint_minutes;
   t["max_loss_factor"] = train.max_loss_factor;
   t["recalibrate_batch_norm"] = train.recalibrate_batch_norm;
+  t["log_sparsity"] = train.log_sparsity;
   root["train"] = t;
   root["eval"]["every"] = eval.every;
   root["eval"]["batch"] = eval.batch;

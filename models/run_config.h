@@ -54,6 +54,9 @@ struct TrainConfig {
   // At the end of every epoch, replace the batch norms' running averages by statistics recomputed over this
   // many training images (no augmentation) with the epoch's final weights (0: keep the running averages).
   int64_t recalibrate_batch_norm = 4096;
+  // Per dictionary layer, the fraction of non-zero codes at each evaluation and the mutual coherence μ(D) each
+  // epoch, in metrics.jsonl ("sparsity", "coherence"; models/net_analysis.h).
+  bool log_sparsity = true;
 };
 
 struct EvalConfig {

@@ -20,6 +20,7 @@
 #include "models/divergence.h"
 #include "models/batch_norm_statistics.h"
 #include "models/evaluator.h"
+#include "models/net_analysis.h"
 #include "models/optimizer.h"
 #include "models/preflight.h"
 #include "models/progress.h"
@@ -230,9 +231,13 @@ TrainSummary train(const RunConfig& config, const TrainOptions& options) {
     line += buf;
     const bool last_epoch = epoch + 1 == tc.epochs;
     if ((epoch + 1) % config.eval.every == 0 || last_epoch) {
-      EvalResult ev = evaluate(ctx, *net, val_source, config.eval.batch);
+      CodeSparsityMeter sparsity(*net);
+      std::function<void(const Net&)> count_codes;
+      if (tc.log_sparsity) count_codes = [&](const Net& n) { sparsity.add(ctx, n); };
+      EvalResult ev = evaluate(ctx, *net, val_source, config.eval.batch, false, Mode::eval, count_codes);
       row["val_loss"] = ev.loss;
       row["val_acc"] = ev.top1;
+      if (tc.log_sparsity) row["sparsity"] = sparsity.fractions();
       if (has_batch_norm(*net)) {
         // The same images normalised with each batch's own statistics: a model whose running statistics
         // misrepresent it shows here first (docs/batch-norm-in-unrolled-pursuits.md).
@@ -255,6 +260,12 @@ TrainSummary train(const RunConfig& config, const TrainOptions& options) {
       row["val_loss"] = nullptr;
       row["val_acc"] = nullptr;
     }
+    if (tc.log_sparsity) {
+      nlohmann::json coherence = nlohmann::json::object();
+      for (const auto& [node, c] : dictionary_coherences(ctx, *net)) coherence[node] = c.mutual;
+      row["coherence"] = coherence;
+    }
+    if (const double penalty = net->regularizer_value(ctx); penalty > 0) row["regularizer"] = penalty;
     const double epoch_seconds = seconds_since(epoch_start);
     row["seconds"] = epoch_seconds;
     std::snprintf(buf, sizeof buf, "  %.0f img/s  %s", meter.images / std::max(train_seconds, 1e-9),

@@ -7,7 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 
-#include "analysis/net_analysis.h"
+#include "models/net_analysis.h"
 #include "checkpoint_run.h"
 #include "commands.h"
 #include "core/atomic_file.h"
