@@ -6,6 +6,7 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "core/safetensors.h"
 #include "models/batch_source.h"
@@ -98,6 +99,15 @@ TEST_F(Training, TinyNetClearlyBeatsChanceAndEvaluationAgrees) {
   ASSERT_TRUE(fs::exists(dir.file("last.safetensors")));
   ASSERT_TRUE(fs::exists(dir.file("config.yaml")));
   EXPECT_EQ(lines(dir.file("metrics.jsonl")).size(), 2u);
+  // train.log_sparsity (on by default): each sparse-coding layer's non-zero fraction and coherence.
+  const nlohmann::json last = nlohmann::json::parse(lines(dir.file("metrics.jsonl")).back());
+  for (const char* node : {"l0", "l3"}) {
+    ASSERT_TRUE(last["sparsity"].contains(node)) << last.dump();
+    EXPECT_GT(last["sparsity"][node].get<double>(), 0.01);
+    EXPECT_LT(last["sparsity"][node].get<double>(), 0.99);
+    EXPECT_GT(last["coherence"][node].get<double>(), 0.05);
+    EXPECT_LE(last["coherence"][node].get<double>(), 1.0 + 1e-6);
+  }
   // The checkpoint, evaluated on its own, gives the accuracy training reported.
   RunConfig c = config();
   auto net = Net::build(c.model);
