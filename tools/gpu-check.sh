@@ -86,6 +86,10 @@ else
   "$build/scn_bench" --benchmark_min_time=0.05 --benchmark_filter='copy|ista_update_forward' > "$OUT/bench.log" 2>&1
 fi
 note '```'; cat "$OUT/bench.log" | tail -14 | tee -a "$summary"; note '```'
+# μ(D) of SCN-4's dictionaries: cuFFT + batched CGEMM against the direct sum (exit 1 if they disagree).
+"$build/scn_coherence_bench" configs/cifar10/scn4.yaml --device $device > "$OUT/coherence-bench.log" 2>&1 \
+  || note "coherence bench FAILED (FFT and direct sum disagree, or an error)"
+note "coherence: $(tail -1 "$OUT/coherence-bench.log")"
 
 step "scn profile and PyTorch, same nets and batch"
 for cfg in cscn1 cscn4; do
