@@ -17,6 +17,8 @@ trained=$(date +%s)
 evaluated=$(date +%s)
 "$build/scn" eval configs/quickstart.yaml --checkpoint "$run/last.safetensors" --split test --device "$device"
 tools/plot "$run" || echo "quickstart: no plot (matplotlib missing?)"
+# The sparse model inside the trained net: coherence, local sparsity against the bounds, pursuits.
+"$build/scn" analyze configs/quickstart.yaml --checkpoint "$run/last.safetensors" --images 1000 --device "$device" --force
 end=$(date +%s)
 echo "quickstart: setup+build $((trained - start)) s, training $((evaluated - trained)) s, total $((end - start)) s"
-echo "quickstart: run folder $run (metrics.jsonl, curves.png, last.safetensors)"
+echo "quickstart: run folder $run (metrics.jsonl, curves.png, sparsity.png, last.safetensors, analysis/)"

@@ -144,6 +144,12 @@ outputs)
   run_scn profile "$config" --device cpu --batch 2 --steps 1 --warmup 0 --json /nonexistent/dir/x.json
   check "profile --json into a missing folder fails (exit $status: $out)" test $status -eq 1
   check "naming the folder" contains "$out" "/nonexistent/dir"
+  run_scn analyze "$config" --checkpoint run/last.safetensors --images 64 --no-plot "${small[@]}"
+  check "analyze writes run/analysis/analysis.json (exit $status: $out)" test -s run/analysis/analysis.json
+  check "with a line per dictionary layer" test "$(grep -cE '^l[0-9]+ +sparse_code' "$work/stdout")" -eq 3
+  run_scn analyze "$config" --checkpoint run/last.safetensors --images 64 --no-plot "${small[@]}"
+  check "analyze does not replace analysis.json without --force (exit $status: $out)" test $status -eq 1
+  check "the checkpoint is untouched" test "$(md5sum run/last.safetensors)" = "$before"
   ;;
 threads)
   run_scn train "$config" "${small[@]}" train.threads=100000 --out run
