@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 
 namespace scn {
@@ -20,24 +21,30 @@ std::string format_duration(double seconds) {
   return buf;
 }
 
-ProgressLine::ProgressLine(std::FILE* out, bool force_terminal)
-    : out_(out), interactive_(force_terminal || isatty(fileno(out))) {}
+ProgressLine::ProgressLine(std::FILE* out, bool force_terminal, double interval_seconds)
+    : out_(out), interactive_(force_terminal || isatty(fileno(out))),
+      interval_(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+          std::chrono::duration<double>(std::max(interval_seconds, 0.0)))),
+      // Off a terminal the first line comes after a third of the interval: a run piped into a log shows it is
+      // alive within seconds, then settles to one line per interval.
+      last_(std::chrono::steady_clock::now() - (interactive_ ? std::chrono::steady_clock::duration{} : 2 * interval_ / 3)) {}
 
 void ProgressLine::update(int64_t epoch, int64_t epochs, int64_t step, int64_t steps, double loss, double accuracy,
                           double images_per_s, double eta_seconds) {
-  if (!interactive_) return;
-  const auto now = std::chrono::steady_clock::now();
-  if (dirty_ && step != steps && now - last_ < std::chrono::milliseconds(250)) return;
-  last_ = now;
-  std::fprintf(out_, "\r\033[Kepoch %lld/%lld  step %lld/%lld  loss %.4f  acc %.2f%%  %.0f img/s  ETA %s",
-               static_cast<long long>(epoch), static_cast<long long>(epochs), static_cast<long long>(step),
-               static_cast<long long>(steps), loss, 100.0 * accuracy, images_per_s, format_duration(eta_seconds).c_str());
+  if (!due() && !(interactive_ && step == steps)) return;
+  last_ = std::chrono::steady_clock::now();
+  std::fprintf(out_, "%sepoch %lld/%lld  step %lld/%lld  loss %.4f  acc %.2f%%  %.0f img/s  ETA %s%s",
+               interactive_ ? "\r\033[K" : "", static_cast<long long>(epoch), static_cast<long long>(epochs),
+               static_cast<long long>(step), static_cast<long long>(steps), loss, 100.0 * accuracy, images_per_s,
+               format_duration(eta_seconds).c_str(), interactive_ ? "" : "\n");
   std::fflush(out_);
-  dirty_ = true;
+  dirty_ = interactive_;
 }
 
 bool ProgressLine::due() const {
-  return interactive_ && (!dirty_ || std::chrono::steady_clock::now() - last_ >= std::chrono::milliseconds(250));
+  const auto since = std::chrono::steady_clock::now() - last_;
+  if (interactive_) return !dirty_ || since >= std::chrono::milliseconds(250);
+  return since >= interval_;
 }
 
 void ProgressLine::line(const std::string& text) {

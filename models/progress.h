@@ -1,7 +1,7 @@
 #pragma once
-// Progress of long work. On a terminal: one line rewritten in place (epoch, step/steps, loss, accuracy,
-// images/s, ETA), at most ~4 times a second. Otherwise (a log file, CI): one line per epoch, no
-// carriage returns.
+// Progress of long work: epoch, step/steps, loss, accuracy, images/s, ETA. On a terminal: one line rewritten
+// in place, at most ~4 times a second. Otherwise (a log file, a batch system, `| cat`): a permanent line every
+// `interval_seconds` (the first after a third of it), so a long epoch is never silent.
 #include <chrono>
 #include <cstdio>
 #include <string>
@@ -10,11 +10,11 @@ namespace scn {
 
 class ProgressLine {
  public:
-  explicit ProgressLine(std::FILE* out = stdout, bool force_terminal = false);
+  explicit ProgressLine(std::FILE* out = stdout, bool force_terminal = false, double interval_seconds = 30);
   bool interactive() const { return interactive_; }
   // True when an update would be printed now (reading the numbers for it may cost a synchronisation).
   bool due() const;
-  // Called every step; prints only when due (terminal) or never (not a terminal).
+  // Called every step; prints only when due.
   void update(int64_t epoch, int64_t epochs, int64_t step, int64_t steps, double loss, double accuracy,
               double images_per_s, double eta_seconds);
   // Ends the in-place line (if any) and prints a permanent one.
@@ -24,6 +24,7 @@ class ProgressLine {
   std::FILE* out_;
   bool interactive_;
   bool dirty_ = false;
+  std::chrono::steady_clock::duration interval_;  // between lines when not a terminal
   std::chrono::steady_clock::time_point last_{};
 };
 

@@ -92,7 +92,7 @@ TrainConfig parse_train(const ConfigNode& n) {
   if (!n.defined()) return t;
   n.allow_keys({"epochs", "batch", "label_smoothing", "deterministic", "checkpoint_every", "checkpoint_minutes",
                 "cuda_graph", "device", "threads", "max_loss_factor", "recalibrate_batch_norm",
-                "log_sparsity"});
+                "log_sparsity", "log_every", "progress_seconds"});
   t.epochs = n.get_positive_int("epochs", t.epochs);
   t.batch = n.get_positive_int("batch", t.batch, 1 << 20);
   t.label_smoothing = n.get_double("label_smoothing", 0.0);
@@ -108,6 +108,9 @@ TrainConfig parse_train(const ConfigNode& n) {
   if (t.max_loss_factor != 0 && t.max_loss_factor <= 1) n["max_loss_factor"].fail("expected 0 (off) or a number above 1");
   t.recalibrate_batch_norm = n.get_nonneg_int("recalibrate_batch_norm", t.recalibrate_batch_norm, ConfigNode::kMaxInt);
   t.log_sparsity = n.get_bool("log_sparsity", t.log_sparsity);
+  t.log_every = n.get_nonneg_int("log_every", t.log_every, ConfigNode::kMaxInt);
+  t.progress_seconds = n.get_double("progress_seconds", t.progress_seconds);
+  if (t.progress_seconds < 0) n["progress_seconds"].fail("expected a number of seconds >= 0");
   return t;
 }
 
@@ -356,6 +359,8 @@ YAML::Node RunConfig::to_yaml(const YAML::Node& model) const {
   t["max_loss_factor"] = train.max_loss_factor;
   t["recalibrate_batch_norm"] = train.recalibrate_batch_norm;
   t["log_sparsity"] = train.log_sparsity;
+  t["log_every"] = train.log_every;
+  t["progress_seconds"] = train.progress_seconds;
   root["train"] = t;
   root["eval"]["every"] = eval.every;
   root["eval"]["batch"] = eval.batch;

@@ -57,6 +57,10 @@ struct TrainConfig {
   // Per dictionary layer, the fraction of non-zero codes at each evaluation and the mutual coherence μ(D) each
   // epoch, in metrics.jsonl ("sparsity", "coherence"; models/net_analysis.h).
   bool log_sparsity = true;
+  // Every this many optimizer steps, one line of steps.jsonl (step, loss, accuracy, lr, images/s; 0: none).
+  int64_t log_every = 50;
+  // Off a terminal (a log file, a batch system), a progress line every this many seconds (0: every step).
+  double progress_seconds = 30;
 };
 
 struct EvalConfig {

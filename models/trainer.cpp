@@ -109,7 +109,9 @@ TrainSummary train(const RunConfig& config, const TrainOptions& options) {
   summary.steps_done = global_step;
   std::ofstream metrics((fs::path(options.out_dir) / "metrics.jsonl").string(),
                         options.resume.empty() ? std::ios::trunc : std::ios::app);
-  ProgressLine progress(stdout);
+  std::ofstream steps_log((fs::path(options.out_dir) / "steps.jsonl").string(),
+                          options.resume.empty() ? std::ios::trunc : std::ios::app);
+  ProgressLine progress(stdout, false, tc.progress_seconds);
   auto say = [&](const std::string& text) {
     if (!options.quiet) progress.line(text);
   };
@@ -147,6 +149,11 @@ TrainSummary train(const RunConfig& config, const TrainOptions& options) {
   // A resumed run keeps the best it had: best.safetensors is replaced only by a better evaluation.
   double best = -1;
   if (!options.resume.empty() && fs::exists(best_path)) best = read_checkpoint_info(best_path).val_accuracy;
+  if (best >= 0) {
+    summary.best_val_acc = best;
+    summary.best_checkpoint = best_path;
+  }
+  double train_seconds_total = 0;  // training steps only (the images/s of the epoch lines and of the summary)
   const auto run_start = Clock::now();
   auto last_saved = Clock::now();
   int64_t images_total = 0;
@@ -178,14 +185,23 @@ TrainSummary train(const RunConfig& config, const TrainOptions& options) {
       }
       ++global_step;
       images_total += b;
-      if (progress.interactive() && !options.quiet) {
+      const bool log_step = tc.log_every > 0 && global_step % tc.log_every == 0;
+      if ((!options.quiet && progress.due()) || log_step) {
         const double elapsed = seconds_since(run_start);
         const double rate = images_total / std::max(elapsed, 1e-9);
         const double remaining = ((tc.epochs - epoch - 1) * steps_per_epoch + (steps_per_epoch - step - 1)) *
                                  static_cast<double>(tc.batch) / std::max(rate, 1e-9);
-        if (progress.due())
-          progress.update(epoch + 1, tc.epochs, step + 1, steps_per_epoch, meter.loss(), meter.accuracy(), rate,
-                          remaining);
+        const double epoch_loss = meter.loss(), epoch_acc = meter.accuracy();
+        if (!options.quiet && progress.due())
+          progress.update(epoch + 1, tc.epochs, step + 1, steps_per_epoch, epoch_loss, epoch_acc, rate, remaining);
+        if (log_step) {
+          // loss: this step's batch; epoch_loss, epoch_acc: the epoch so far (what the progress line shows).
+          const nlohmann::json row = {{"epoch", epoch + 1},         {"step", global_step},
+                                      {"epoch_step", step + 1},     {"loss", train_step.mean_loss().item()},
+                                      {"epoch_loss", epoch_loss},   {"epoch_acc", epoch_acc},
+                                      {"lr", lr},                   {"images_per_s", rate}};
+          steps_log << row.dump() << "\n" << std::flush;
+        }
       }
       // A long epoch also saves now and then (after a checked step), so that a killed run loses minutes,
       // not the epoch.
@@ -211,6 +227,7 @@ TrainSummary train(const RunConfig& config, const TrainOptions& options) {
       }
     }
     const double train_seconds = seconds_since(epoch_start);
+    train_seconds_total += train_seconds;
     if (tc.recalibrate_batch_norm > 0 && has_batch_norm(*net)) {
       // Running averages lag the weights they were computed with; unrolled sparse-coding nets amplify the lag
       // until evaluation collapses (docs/batch-norm-in-unrolled-pursuits.md). Before evaluating and saving,
@@ -284,7 +301,7 @@ TrainSummary train(const RunConfig& config, const TrainOptions& options) {
   }
   summary.steps_done = global_step;
   summary.seconds = seconds_since(run_start);
-  summary.images_per_s = images_total / std::max(summary.seconds, 1e-9);
+  summary.images_per_s = images_total / std::max(train_seconds_total, 1e-9);
   return summary;
 }
 

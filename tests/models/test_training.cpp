@@ -140,6 +140,27 @@ TEST_F(Training, ResumeContinuesTheSameRunBitForBit) {
   for (size_t i = 0; i < 2; ++i) EXPECT_EQ(without_timing(la[i]), without_timing(lb[i]));
 }
 
+// A resumed run whose evaluations do not beat the best of its first part still reports that best (it used
+// to report "best -100.00%").
+TEST_F(Training, AResumedRunReportsTheBestItHad) {
+  RunDir dir("resumed_best");
+  const TrainSummary first = run(config({"train.epochs=1"}), dir);
+  ASSERT_GT(first.best_val_acc, 0.1);
+  // lr 1e-12: the second epoch keeps the weights, so its evaluation ties the first and is no new best.
+  const TrainSummary resumed = run(config({"optimizer.lr=1.0e-12"}), dir, dir.file("last.safetensors"));
+  EXPECT_EQ(resumed.epochs_done, 2);
+  EXPECT_DOUBLE_EQ(resumed.best_val_acc, first.best_val_acc);
+  EXPECT_EQ(resumed.best_checkpoint, dir.file("best.safetensors"));
+  // steps.jsonl (train.log_every = 50 by default; 63 steps per epoch here): one line per 50 steps, kept
+  // across the resume.
+  const auto steps = lines(dir.file("steps.jsonl"));
+  ASSERT_EQ(steps.size(), 2u);
+  const nlohmann::json row = nlohmann::json::parse(steps[1]);
+  EXPECT_EQ(row["step"], 100);
+  EXPECT_EQ(row["epoch"], 2);
+  for (const char* key : {"loss", "epoch_loss", "epoch_acc", "lr", "images_per_s"}) EXPECT_TRUE(row.contains(key)) << key;
+}
+
 TEST_F(Training, InterruptFinishesTheStepSavesAndResumes) {
   install_interrupt_handler();
   std::raise(SIGINT);  // the real handler: only asks to stop
