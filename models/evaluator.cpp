@@ -1,5 +1,7 @@
 #include "models/evaluator.h"
 
+#include <cmath>
+
 #include "kernels/accuracy.h"
 #include "kernels/softmax_cross_entropy.h"
 
@@ -31,8 +33,15 @@ EvalResult evaluate(Context& ctx, Net& net, BatchSource& source, int64_t batch, 
     std::vector<double> l = logits.to_vector(), t = y.to_vector();
     for (int64_t n = 0; n < b; ++n) {
       int best = 0;
-      for (int k = 1; k < classes; ++k)
+      bool finite = true;
+      for (int k = 0; k < classes; ++k) {
+        finite = finite && std::isfinite(l[n * classes + k]);
         if (l[n * classes + k] > l[n * classes + best]) best = k;
+      }
+      if (!finite) {  // no prediction: counted wrong by accuracy_counts, left out of the confusion matrix
+        ++r.non_finite;
+        continue;
+      }
       r.confusion[static_cast<int>(t[n])][best]++;
     }
     if (keep_logits) r.logits.slice(i * batch, i * batch + b).copy_from(logits.to(Device::cpu()));

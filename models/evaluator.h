@@ -13,7 +13,8 @@ struct EvalResult {
   int64_t count = 0;
   double loss = 0;                         // mean softmax cross-entropy (no label smoothing)
   double top1 = 0, top5 = 0;               // fractions
-  std::vector<std::vector<int64_t>> confusion;  // [true][predicted]
+  std::vector<std::vector<int64_t>> confusion;  // [true][predicted], images with finite logits
+  int64_t non_finite = 0;                  // images whose logits hold NaN or Inf: counted wrong
   Tensor logits;                           // (N, classes) on the CPU when asked for
 };
 

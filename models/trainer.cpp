@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "core/atomic_file.h"
+#include "core/config/yaml_text.h"
 #include "kernels/accuracy.h"
 #include "kernels/elementwise.h"
 #include "kernels/reduce.h"
@@ -35,12 +36,6 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-
-std::string yaml_text(const YAML::Node& node) {
-  YAML::Emitter out;
-  out << node;
-  return std::string(out.c_str()) + "\n";
-}
 
 // train.threads, bounded by the machine: more OpenMP threads than cores only slow every step down (and
 // tens of thousands crash libgomp).

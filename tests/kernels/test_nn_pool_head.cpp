@@ -218,6 +218,14 @@ TEST(NnAccuracy, TiesGoToTheLowerClassAndCountsAccumulate) {
   EXPECT_EQ(counts.to_vector(), std::vector<double>({0, 1}));
 }
 
+TEST(NnAccuracy, ARowWithNaNIsWrong) {
+  // NaN compares false with everything: the label would rank first if NaN were not ruled out.
+  const double nan = std::nan("");
+  Tensor z = Tensor::from_vector({nan, nan, nan, 0.1, nan, 0.3, 0.9, 0.2, 0.1}, {3, 3}), counts = Tensor::empty({2}, DType::i32);
+  accuracy_counts(cpu(), counts, z, labels_of({0, 0, 0}), false);
+  EXPECT_EQ(counts.to_vector(), std::vector<double>({1, 1}));  // only the finite third row, whose label wins
+}
+
 TEST(NnAccuracy, RejectsBadArguments) {
   Tensor z = Tensor::zeros({2, 3});
   expect_error_mention(

@@ -101,6 +101,9 @@ int run_eval(const EvalArgs& a) {
   if (net->classes() > 10) std::printf("  top-5 %.2f%%", 100 * r.top5);
   if (normalised) std::printf("  (batch norm: %s statistics)", a.bn[0].c_str());
   std::printf("\n");
+  if (r.non_finite > 0)
+    std::fprintf(stderr, "scn: warning: %lld of %lld images gave NaN or Inf logits (counted wrong): the checkpoint's "
+                 "net diverges on them\n", static_cast<long long>(r.non_finite), static_cast<long long>(r.count));
   if (normalised && statistics != BatchNormStatistics::batch) {
     // The same images with each batch's own statistics: how much the fixed statistics cost.
     const EvalResult b = evaluate(ctx, *net, source, config.eval.batch, false, Mode::eval_batch_statistics);

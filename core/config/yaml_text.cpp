@@ -1,0 +1,53 @@
+#include "core/config/yaml_text.h"
+
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+
+namespace scn {
+
+namespace {
+
+// Rewrites, in place, every scalar of a copy of the tree whose text is a longer-than-needed double.
+void shorten_numbers(YAML::Node node) {
+  if (node.IsScalar()) {
+    const std::string text = node.Scalar();
+    const std::string shorter = shortest_number_text(text);
+    if (shorter != text) node = shorter;
+    return;
+  }
+  if (node.IsSequence()) {
+    for (YAML::Node child : node) shorten_numbers(child);
+  } else if (node.IsMap()) {
+    for (auto kv : node) shorten_numbers(kv.second);
+  }
+}
+
+}  // namespace
+
+std::string shortest_number_text(const std::string& scalar) {
+  // Only what yaml-cpp writes for a double: digits with a '.' or an exponent (integers and words stay).
+  if (scalar.empty() || scalar.find_first_of(".eE") == std::string::npos ||
+      scalar.find_first_not_of("0123456789.eE+-") != std::string::npos)
+    return scalar;
+  char* end = nullptr;
+  const double v = std::strtod(scalar.c_str(), &end);
+  if (end != scalar.c_str() + scalar.size() || !std::isfinite(v)) return scalar;
+  char buf[64];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  if (r.ec != std::errc()) return scalar;
+  std::string shortest(buf, r.ptr);
+  // Keep it a float when read back: "1" would become an integer.
+  if (shortest.find_first_of(".eEn") == std::string::npos) shortest += ".0";
+  return shortest.size() < scalar.size() ? shortest : scalar;
+}
+
+std::string yaml_text(const YAML::Node& node) {
+  YAML::Node copy = YAML::Clone(node);
+  shorten_numbers(copy);
+  YAML::Emitter out;
+  out << copy;
+  return std::string(out.c_str()) + "\n";
+}
+
+}  // namespace scn

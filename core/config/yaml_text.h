@@ -1,0 +1,16 @@
+#pragma once
+// YAML text of a node as scn writes it (config.yaml of a run, the config inside a checkpoint): numbers in
+// their shortest form that reads back to the same double — `lr: 0.1`, not yaml-cpp's 17-digit
+// `lr: 0.10000000000000001`.
+#include <yaml-cpp/yaml.h>
+
+#include <string>
+
+namespace scn {
+
+std::string yaml_text(const YAML::Node& node);
+
+// "0.1" for 0.10000000000000001; the text itself when it is not a number or is already shortest.
+std::string shortest_number_text(const std::string& scalar);
+
+}  // namespace scn
