@@ -3,6 +3,7 @@
 // CUDA headers. core/cuda/runtime.cpp implements them with CUDA; core/no_cuda/runtime.cpp, for builds
 // without CUDA, reports no devices and refuses everything else.
 #include <cstddef>
+#include <string>
 
 #include "core/device.h"
 
@@ -10,6 +11,8 @@ namespace scn::cuda_rt {
 
 int device_count();
 DeviceInfo device_info(int device);
+// "CUDA runtime 13.0, driver 12.8, cuDNN 9.10.2, 1 device" (or why there is none), for `scn --version`.
+std::string versions();
 void* allocate(size_t bytes, int device);   // stream-ordered on the device context's stream
 void release(void* ptr, int device) noexcept;
 void copy(void* dst, Device dst_device, const void* src, Device src_device, size_t bytes);

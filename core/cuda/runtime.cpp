@@ -7,6 +7,8 @@
 #include "core/cuda/resources.h"
 #include "core/cuda_runtime.h"
 
+#include <cudnn.h>
+
 namespace scn {
 
 namespace detail {
@@ -56,6 +58,25 @@ void destroy_cuda_resources(CudaResources* r) {
 }
 
 namespace cuda_rt {
+
+std::string versions() {
+  auto dotted = [](int v) { return std::to_string(v / 1000) + "." + std::to_string((v % 1000) / 10); };
+  int runtime = 0, driver = 0;
+  std::string s = "CUDA runtime ";
+  s += cudaRuntimeGetVersion(&runtime) == cudaSuccess ? dotted(runtime) : "?";
+  if (cudaDriverGetVersion(&driver) == cudaSuccess && driver > 0) {
+    s += ", driver " + dotted(driver);
+  } else {
+    cudaGetLastError();
+    s += ", no driver";
+  }
+  const size_t cudnn = cudnnGetVersion();  // major·10000 + minor·100 + patch (cuDNN 9)
+  s += ", cuDNN " + std::to_string(cudnn / 10000) + "." + std::to_string((cudnn % 10000) / 100) + "." +
+       std::to_string(cudnn % 100);
+  const int n = device_count();
+  s += ", " + std::to_string(n) + (n == 1 ? " device" : " devices");
+  return s;
+}
 
 int device_count() {
   static int count = [] {

@@ -1,6 +1,7 @@
 #include "core/data/cifar.h"
 
 #include <cstring>
+#include <filesystem>
 
 #include "core/data/class_names.h"
 #include "core/data/gzip_file.h"
@@ -93,6 +94,11 @@ Dataset read_cifar10(const std::string& dir, const std::string& split, int image
   check_split(split, "CIFAR-10");
   std::vector<std::string> paths;
   if (split == "test") {
+    // A folder converted with --test-fraction 0 has no test split: say how to train on it anyway.
+    if (!find_data_file(dir, "test_batch.bin") && find_data_file(dir, "data_batch_1.bin"))
+      SCN_FAIL((std::filesystem::path(dir) / "test_batch.bin").string(),
+               ": no such file (nor .gz). This folder has training batches but no test split: hold out validation "
+               "images with data.val_split=N (e.g. data.val_split=5000), or convert again with --test-fraction 0.1");
     paths.push_back(require_data_file(dir, "test_batch.bin"));
   } else {
     paths.push_back(require_data_file(dir, "data_batch_1.bin"));

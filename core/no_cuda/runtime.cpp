@@ -10,6 +10,7 @@ DeviceInfo cuda_device_info(int) { SCN_FAIL("scn was built without CUDA"); }
 
 namespace cuda_rt {
 int device_count() { return 0; }
+std::string versions() { return "built without CUDA"; }
 DeviceInfo device_info(int) { SCN_FAIL("scn was built without CUDA"); }
 void* allocate(size_t, int) { SCN_FAIL("scn was built without CUDA: no CUDA memory"); }
 void release(void*, int) noexcept {}

@@ -109,6 +109,8 @@ TEST(DataCifar10, RefusesMissingFilesAndGaps) {
   expect_error([&] { read_cifar10(dir.str(), "train"); }, {"data_batch_1.bin: no such file", ".gz"});
   expect_error([&] { read_cifar10(dir.str(), "test"); }, {"test_batch.bin: no such file"});
   write_bytes(dir / "data_batch_1.bin", cifar10_records({1}));
+  // Training batches without a test split (data convert --test-fraction 0): the error says what to do.
+  expect_error([&] { read_cifar10(dir.str(), "test"); }, {"test_batch.bin: no such file", "data.val_split=N"});
   write_bytes(dir / "data_batch_3.bin", cifar10_records({2}));
   expect_error([&] { read_cifar10(dir.str(), "train"); }, {"data_batch_3.bin", "data_batch_2.bin", "missing"});
   expect_error([&] { read_cifar10(dir.str(), "validation"); }, {"split must be train or test", "validation"});

@@ -1,5 +1,6 @@
 // scn data convert --from folder ROOT --to cifar10 OUT_DIR [--size 32] [--test-fraction F] [--limit-per-class N]
 // scn data inspect PATH [--format F] [--split train|test] [--json]
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -49,6 +50,10 @@ int run_convert(const ConvertArgs& a) {
               static_cast<long long>(s.train_count), static_cast<long long>(s.test_count), s.class_names.size(),
               a.root.c_str(), a.out.c_str());
   for (const std::string& f : s.files) std::printf("  %s\n", f.c_str());
+  if (s.test_count == 0)
+    std::printf("no test_batch.bin (--test-fraction 0): train on it with a held-out split, e.g. data.val_split=%lld "
+                "(or convert again with --test-fraction 0.1)\n",
+                static_cast<long long>(std::max<int64_t>(1, s.train_count / 10)));
   return 0;
 }
 
@@ -72,16 +77,19 @@ void add_data(CLI::App& app, Action& run) {
 
   auto c = std::make_shared<ConvertArgs>();
   CLI::App* convert = data->add_subcommand("convert", "Convert image folders (root/<class>/*.jpg|png) to CIFAR-10 files");
-  convert->add_option("--from", c->from, "Source kind")->check(CLI::IsMember({"folder"}));
+  convert->add_option("--from", c->from, "Source kind")->check(CLI::IsMember({"folder"}))->capture_default_str();
   convert->add_option("root", c->root, "Folder with one sub-folder per class")->required()->check(CLI::ExistingDirectory);
-  convert->add_option("--to", c->to, "Target layout")->check(CLI::IsMember({"cifar10"}));
+  convert->add_option("--to", c->to, "Target layout")->check(CLI::IsMember({"cifar10"}))->capture_default_str();
   convert->add_option("out", c->out, "Output folder")->required();
-  convert->add_option("--size", c->size, "Image side after resizing")->check(CLI::Range(1, 4096));
-  convert->add_option("--test-fraction", c->test_fraction, "Fraction held out as test_batch.bin (stratified)")
-      ->check(CLI::Range(0.0, 0.99));
+  convert->add_option("--size", c->size, "Image side after resizing")->check(CLI::Range(1, 4096))->capture_default_str();
+  convert->add_option("--test-fraction", c->test_fraction,
+                      "Fraction held out as test_batch.bin (stratified); 0 writes none, and the configs then need "
+                      "data.val_split=N to evaluate")
+      ->check(CLI::Range(0.0, 0.99))
+      ->capture_default_str();
   convert->add_option("--limit-per-class", c->limit_per_class, "Convert at most N images per class (default: all)")
       ->check(CLI::PositiveNumber);
-  convert->add_option("--seed", c->seed, "Seed of the shuffle and the test split")->check(CLI::NonNegativeNumber);
+  convert->add_option("--seed", c->seed, "Seed of the shuffle and the test split")->check(CLI::NonNegativeNumber)->capture_default_str();
   convert->add_flag("--force", c->force, "Replace the data set already in the output folder");
   convert->callback([c, &run] { run = [c] { return run_convert(*c); }; });
 

@@ -130,9 +130,9 @@ void add_eval(CLI::App& app, Action& run) {
   sub->add_option("config", args->config, "Config file (YAML)")->required()->check(CLI::ExistingFile);
   sub->add_option("overrides", args->overrides, "Config overrides key.path=value");
   sub->add_option("--checkpoint", args->checkpoint, "Checkpoint (.safetensors)")->required()->check(CLI::ExistingFile);
-  sub->add_option("--split", args->split, "test, val or train")->check(CLI::IsMember({"test", "val", "train"}));
+  sub->add_option("--split", args->split, "test, val or train")->check(CLI::IsMember({"test", "val", "train"}))->capture_default_str();
   sub->add_option("--dump-logits", args->dump, "Write logits [N, classes] and labels [N] (safetensors)");
-  sub->add_option("--device", args->device, "cpu, cuda, cuda:N or auto");
+  sub->add_option("--device", args->device, "cpu, cuda, cuda:N or auto")->capture_default_str();
   sub->add_option("--bn", args->bn,
                   "Batch-norm statistics: running (default), batch (each batch's own), or recalibrate N "
                   "(recompute the running statistics over N training images first)")

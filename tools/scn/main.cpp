@@ -9,9 +9,13 @@
 #include <string>
 #include <typeinfo>
 
+#include <dnnl.h>
+
 #include "commands.h"
+#include "core/cuda_runtime.h"
 #include "core/error.h"
 #include "core/memory.h"
+#include "scn_version.h"
 
 namespace {
 
@@ -27,6 +31,25 @@ void use_short_openmp_spin(char** argv) {
   ::execv("/proc/self/exe", argv);  // returns only when it fails: then run on with the default spin
 }
 
+// scn 0.1.0 (git 1a2b3c4d5e6f), oneDNN 3.0.0, CUDA runtime 13.0, ...
+void print_version() {
+  const dnnl_version_t* d = dnnl_version();
+  std::printf("scn %s (git %s)\noneDNN %d.%d.%d\n%s\n", SCN_VERSION, SCN_GIT_REVISION, d->major, d->minor, d->patch,
+              scn::cuda_rt::versions().c_str());
+}
+
+// CLI11 answers `scn foo` with "A subcommand is required": name the command it does not know instead.
+bool is_unknown_command(const CLI::App& app, int argc, char** argv) {
+  if (argc < 2 || argv[1][0] == '-') return false;
+  for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; }))
+    if (sub->get_name() == argv[1]) return false;
+  std::string names;
+  for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; }))
+    names += (names.empty() ? "" : ", ") + sub->get_name();
+  std::fprintf(stderr, "scn: unknown command '%s' (the commands: %s; see scn --help)\n", argv[1], names.c_str());
+  return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -34,6 +57,8 @@ int main(int argc, char** argv) {
   CLI::App app{"scn: deep sparse coding networks: train, evaluate, analyse and profile them", "scn"};
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "Show the help of every subcommand");
+  bool version = false;
+  app.add_flag("--version", version, "Print the version, git revision and the libraries found, and exit");
   scn::cli::Action run;
   scn::cli::add_train(app, run);
   scn::cli::add_eval(app, run);
@@ -43,6 +68,13 @@ int main(int argc, char** argv) {
   scn::cli::add_profile(app, run);
   scn::cli::add_analyze(app, run);
   scn::cli::add_synth(app, run);
+  if (is_unknown_command(app, argc, argv)) return 2;
+  // --version alone needs no subcommand.
+  for (int i = 1; i < argc; ++i)
+    if (std::string(argv[i]) == "--version") {
+      print_version();
+      return 0;
+    }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
