@@ -1,5 +1,8 @@
 #include "models/checkpoint.h"
 
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
 #include <cmath>
 
 #include "core/safetensors.h"
@@ -64,6 +67,13 @@ CheckpointInfo info_of(const std::string& path, const SafetensorsFile& file) {
   if (mean != file.metadata.end()) info.mean = parse_numbers(path, "normalize_mean", mean->second);
   if (std != file.metadata.end()) info.std = parse_numbers(path, "normalize_std", std->second);
   SCN_CHECK(info.mean.size() == info.std.size(), path, ": normalize_mean and normalize_std differ in length");
+  auto names = file.metadata.find("class_names");
+  if (names != file.metadata.end()) {
+    const nlohmann::json j = nlohmann::json::parse(names->second, nullptr, false);
+    SCN_CHECK(j.is_array() && std::all_of(j.begin(), j.end(), [](const nlohmann::json& e) { return e.is_string(); }),
+              path, ": metadata 'class_names' is not a JSON list of strings");
+    for (const auto& e : j) info.class_names.push_back(e.get<std::string>());
+  }
   auto acc = file.metadata.find("val_accuracy");
   if (acc != file.metadata.end()) {
     const std::vector<double> v = parse_numbers(path, "val_accuracy", acc->second);
@@ -112,6 +122,7 @@ void save_checkpoint(const std::string& path, const Net& net, const CheckpointIn
     meta["normalize_mean"] = join_numbers(info.mean);
     meta["normalize_std"] = join_numbers(info.std);
   }
+  if (!info.class_names.empty()) meta["class_names"] = nlohmann::json(info.class_names).dump();
   if (optimizer) optimizer->append_state(tensors, meta);
   write_safetensors(path, tensors, meta);
 }

@@ -26,6 +26,7 @@ struct CheckpointInfo {
   // The input normalisation the net was trained with (per channel), so evaluation needs no training data.
   std::vector<double> mean, std;
   double val_accuracy = -1;  // of the evaluation that made a best checkpoint (-1: none)
+  std::vector<std::string> class_names;  // of the training data, for predictions (empty in older checkpoints)
 };
 
 // Writes the net (and the optimizer's state when given). Refuses, writing nothing, when a parameter holds NaN

@@ -118,7 +118,9 @@ TrainSummary train(const RunConfig& config, const TrainOptions& options) {
         ": nothing to train (raise train.epochs to continue)");
 
   auto save = [&](const std::string& path, int64_t epochs_done, double val_accuracy = -1) {
-    save_checkpoint(path, *net, {resolved, epochs_done, global_step, data.mean, data.std, val_accuracy}, &optimizer);
+    save_checkpoint(path, *net,
+                    {resolved, epochs_done, global_step, data.mean, data.std, val_accuracy, data.train.class_names},
+                    &optimizer);
   };
   // Divergence: stop, and say which checkpoint is the last good one.
   DivergenceGuard divergence(tc.max_loss_factor, net->classes());

@@ -1,11 +1,15 @@
 // scn export CKPT --to OUT.safetensors: the net's tensors only (no optimizer state, no run state), for
 // PyTorch's safetensors.torch.load_file. Names are <node>.<param>, layouts as PyTorch's modules store them.
+// The metadata makes the file usable alone (python/scn_torch builds the torch.nn.Module from it):
+//   format "pt", scn_export "1", scn_version, config (the resolved YAML of the run), normalize_mean and
+//   normalize_std (per channel, for (pixel/255 − mean)/std), class_names (JSON list), epoch.
 #include <cstdio>
 
 #include "commands.h"
 #include "output_file.h"
 #include "core/safetensors.h"
 #include "models/checkpoint.h"
+#include "scn_version.h"
 
 namespace scn::cli {
 
@@ -27,7 +31,12 @@ void add_export(CLI::App& app, Action& run) {
       };
       for (auto& [name, t] : f.tensors)
         if (!is_state(name)) kept.emplace_back(name, t);
-      write_safetensors(*out, kept, {{"format", "pt"}});
+      std::map<std::string, std::string> meta{{"format", "pt"}, {"scn_export", "1"}, {"scn_version", SCN_VERSION}};
+      for (const char* key : {"config", "normalize_mean", "normalize_std", "class_names", "epoch"}) {
+        auto it = f.metadata.find(key);
+        if (it != f.metadata.end()) meta[key] = it->second;
+      }
+      write_safetensors(*out, kept, meta);
       std::printf("exported %zu tensors from %s to %s\n", kept.size(), in->c_str(), out->c_str());
       return 0;
     };
