@@ -1,5 +1,6 @@
 #include "core/config/yaml_text.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
@@ -40,6 +41,40 @@ std::string shortest_number_text(const std::string& scalar) {
   // Keep it a float when read back: "1" would become an integer.
   if (shortest.find_first_of(".eEn") == std::string::npos) shortest += ".0";
   return shortest.size() < scalar.size() ? shortest : scalar;
+}
+
+std::string first_yaml_difference(const YAML::Node& a, const YAML::Node& b, const std::string& path) {
+  auto shown = [](const YAML::Node& n) {
+    if (!n.IsDefined() || n.IsNull()) return std::string("(absent)");
+    if (n.IsScalar()) return shortest_number_text(n.Scalar());
+    YAML::Emitter out;
+    out << YAML::Flow << n;
+    return std::string(out.c_str());
+  };
+  const bool a_absent = !a.IsDefined() || a.IsNull(), b_absent = !b.IsDefined() || b.IsNull();
+  if (a_absent || b_absent || a.Type() != b.Type())
+    return a_absent && b_absent ? "" : path + ": " + shown(a) + " against " + shown(b);
+  if (a.IsScalar())
+    return shortest_number_text(a.Scalar()) == shortest_number_text(b.Scalar()) ? ""
+                                                                                   : path + ": " + shown(a) + " against " + shown(b);
+  if (a.IsSequence()) {
+    for (size_t i = 0; i < std::max(a.size(), b.size()); ++i) {
+      const std::string d = first_yaml_difference(i < a.size() ? a[i] : YAML::Node(), i < b.size() ? b[i] : YAML::Node(),
+                                                  path + "[" + std::to_string(i) + "]");
+      if (!d.empty()) return d;
+    }
+    return "";
+  }
+  for (auto kv : a) {
+    const std::string key = kv.first.Scalar();
+    const std::string d = first_yaml_difference(kv.second, b[key], path.empty() ? key : path + "." + key);
+    if (!d.empty()) return d;
+  }
+  for (auto kv : b) {
+    const std::string key = kv.first.Scalar();
+    if (!a[key]) return (path.empty() ? key : path + "." + key) + ": (absent) against " + shown(kv.second);
+  }
+  return "";
 }
 
 std::string yaml_text(const YAML::Node& node) {

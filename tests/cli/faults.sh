@@ -144,6 +144,11 @@ outputs)
   run_scn profile "$config" --device cpu --batch 2 --steps 1 --warmup 0 --json /nonexistent/dir/x.json
   check "profile --json into a missing folder fails (exit $status: $out)" test $status -eq 1
   check "naming the folder" contains "$out" "/nonexistent/dir"
+  run_scn eval --checkpoint run/last.safetensors "${small[@]}"
+  check "eval without a config uses the checkpoint's (exit $status: $out)" test $status -eq 0
+  run_scn eval "$config" --checkpoint run/last.safetensors model.defaults.sparse_code.iters=3 "${small[@]}"
+  check "eval refuses a config whose net differs (exit $status)" test $status -eq 1
+  check "naming the first difference: $out" contains "$out" "model.layers[0].iters: 3 against 1"
   run_scn analyze "$config" --checkpoint run/last.safetensors --images 64 --no-plot "${small[@]}"
   check "analyze writes run/analysis/analysis.json (exit $status: $out)" test -s run/analysis/analysis.json
   check "with a line per dictionary layer" test "$(grep -cE '^l[0-9]+ +sparse_code' "$work/stdout")" -eq 3

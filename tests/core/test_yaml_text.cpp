@@ -39,5 +39,17 @@ TEST(YamlText, OnlyLongNumbersChange) {
   EXPECT_EQ(shortest_number_text("0.33333333333333331"), "0.3333333333333333");
 }
 
+TEST(YamlText, TheFirstDifferenceIsNamedLikeAnOverride) {
+  const YAML::Node a = YAML::Load("{layers: [{type: conv, out: 4}, {type: sparse_code, iters: 2, lr: 0.1}]}");
+  const YAML::Node same = YAML::Load("{layers: [{type: conv, out: 4}, {type: sparse_code, iters: 2, lr: 0.10000000000000001}]}");
+  const YAML::Node b = YAML::Load("{layers: [{type: conv, out: 4}, {type: sparse_code, iters: 50, lr: 0.1}]}");
+  const YAML::Node c = YAML::Load("{layers: [{type: conv, out: 4}]}");
+  const YAML::Node d = YAML::Load("{layers: [{type: conv, out: 4, bias: false}, {type: sparse_code, iters: 2, lr: 0.1}]}");
+  EXPECT_EQ(first_yaml_difference(a, same, "model"), "");
+  EXPECT_EQ(first_yaml_difference(a, b, "model"), "model.layers[1].iters: 2 against 50");
+  EXPECT_EQ(first_yaml_difference(a, c, "model"), "model.layers[1]: {type: sparse_code, iters: 2, lr: 0.1} against (absent)");
+  EXPECT_EQ(first_yaml_difference(a, d, "model"), "model.layers[0].bias: (absent) against false");
+}
+
 }  // namespace
 }  // namespace scn

@@ -1,6 +1,8 @@
 #pragma once
-// What `eval` and `analyze` start from: a config, the net it builds with a checkpoint's weights on a
-// device, and the checkpoint's input normalisation (from the training split for older checkpoints).
+// What `eval`, `analyze` and `predict` start from: a config, the net it builds with a checkpoint's weights on
+// a device, and the checkpoint's input normalisation (from the training split for older checkpoints).
+// Without a config file, the config the checkpoint holds is used (overrides apply to it); with one, its net
+// must be the checkpoint's: a different net is refused, naming the first difference.
 #include <memory>
 #include <string>
 #include <vector>
@@ -21,5 +23,10 @@ struct CheckpointRun {
 
 CheckpointRun load_checkpoint_run(const std::string& config, const std::vector<std::string>& overrides,
                                   const std::string& checkpoint, const std::string& device);
+
+// `eval [CONFIG] [key=value...]`: the positionals split into an optional config file (the first, when it is not
+// an override) and the overrides.
+void split_config_and_overrides(std::vector<std::string> positionals, std::string& config,
+                                std::vector<std::string>& overrides);
 
 }  // namespace scn::cli

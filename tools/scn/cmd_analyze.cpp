@@ -1,4 +1,4 @@
-// scn analyze CONFIG --checkpoint CK [--split test|val|train] [--images N] [--out DIR] [--device D] [--no-plot]
+// scn analyze [CONFIG] [key=value...] --checkpoint CK [--split test|val|train] [--images N] [--out DIR] [--device D] [--no-plot]
 // The sparse model inside a trained net: coherence of every dictionary, sparsity of its codes against the
 // bounds of the theory, and how converged its pursuits are (analysis/net_analysis.h). Prints the table,
 // writes DIR/analysis.json and, with tools/plot beside the build, its PNGs.
@@ -23,7 +23,7 @@ namespace fs = std::filesystem;
 
 struct AnalyzeArgs {
   std::string config, checkpoint, split = "test", out, device = "auto";
-  std::vector<std::string> overrides;
+  std::vector<std::string> positionals, overrides;
   int64_t images = 512, batch = 0;
   bool plot = true, force = false;
 };
@@ -38,11 +38,13 @@ std::string find_plot_tool() {
   return "";
 }
 
-int run_analyze(const AnalyzeArgs& a) {
+int run_analyze(AnalyzeArgs a) {
+  split_config_and_overrides(a.positionals, a.config, a.overrides);
   const fs::path out = a.out.empty() ? fs::path(a.checkpoint).parent_path() / "analysis" : fs::path(a.out);
   const std::string json_path = (out / "analysis.json").string();
   std::filesystem::create_directories(out);
-  check_output_file(json_path, a.force, {a.checkpoint, a.config});
+  check_output_file(json_path, a.force, a.config.empty() ? std::vector<std::string>{a.checkpoint}
+                                                         : std::vector<std::string>{a.checkpoint, a.config});
   const auto start = std::chrono::steady_clock::now();
   CheckpointRun run = load_checkpoint_run(a.config, a.overrides, a.checkpoint, a.device);
   Context& ctx = Context::get(run.device);
@@ -56,7 +58,7 @@ int run_analyze(const AnalyzeArgs& a) {
               format_analysis(r).c_str());
   nlohmann::json j = to_json(r);
   j["checkpoint"] = a.checkpoint;
-  j["config"] = a.config;
+  j["config"] = run.config.source;
   j["split"] = a.split;
   j["epoch"] = run.info.epoch;
   write_string_atomically(json_path, j.dump(1) + "\n");
@@ -76,8 +78,9 @@ void add_analyze(CLI::App& app, Action& run) {
   auto a = std::make_shared<AnalyzeArgs>();
   CLI::App* sub = app.add_subcommand(
       "analyze", "The sparse model inside a checkpoint: coherence, local sparsity against the bounds, pursuits");
-  sub->add_option("config", a->config, "Config file (YAML)")->required()->check(CLI::ExistingFile);
-  sub->add_option("overrides", a->overrides, "Config overrides key.path=value");
+  sub->add_option("config", a->positionals,
+                  "[CONFIG] [key.path=value ...]: the config file (default: the one the checkpoint holds) and "
+                  "overrides");
   sub->add_option("--checkpoint", a->checkpoint, "Checkpoint (.safetensors)")->required()->check(CLI::ExistingFile);
   sub->add_option("--split", a->split, "Images to code: test, val or train")
       ->check(CLI::IsMember({"test", "val", "train"}))

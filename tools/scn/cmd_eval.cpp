@@ -1,4 +1,4 @@
-// scn eval CONFIG --checkpoint CKPT [--split test|val|train] [--dump-logits FILE] [--device D]
+// scn eval [CONFIG] [key=value...] --checkpoint CKPT [--split test|val|train] [--dump-logits FILE] [--device D]
 //          [--bn running|batch|recalibrate N] [--bn-report]
 #include <algorithm>
 #include <cstdio>
@@ -19,7 +19,7 @@ namespace {
 
 struct EvalArgs {
   std::string config, checkpoint, split = "test", dump, device = "auto";
-  std::vector<std::string> overrides;
+  std::vector<std::string> positionals, overrides;
   std::vector<std::string> bn{"running"};  // statistics, and for recalibrate the number of training images
   bool bn_report = false;
   bool force = false;
@@ -67,8 +67,11 @@ void print_confusion(const EvalResult& r, const std::vector<std::string>& names)
   }
 }
 
-int run_eval(const EvalArgs& a) {
-  if (!a.dump.empty()) check_output_file(a.dump, a.force, {a.checkpoint, a.config});
+int run_eval(EvalArgs a) {
+  split_config_and_overrides(a.positionals, a.config, a.overrides);
+  if (!a.dump.empty())
+    check_output_file(a.dump, a.force, a.config.empty() ? std::vector<std::string>{a.checkpoint}
+                                                        : std::vector<std::string>{a.checkpoint, a.config});
   const auto [statistics, calibration_images] = parse_bn(a.bn);
   CheckpointRun run = load_checkpoint_run(a.config, a.overrides, a.checkpoint, a.device);
   const RunConfig& config = run.config;
@@ -127,8 +130,9 @@ int run_eval(const EvalArgs& a) {
 void add_eval(CLI::App& app, Action& run) {
   auto args = std::make_shared<EvalArgs>();
   CLI::App* sub = app.add_subcommand("eval", "Evaluate a checkpoint: accuracy, loss, confusions");
-  sub->add_option("config", args->config, "Config file (YAML)")->required()->check(CLI::ExistingFile);
-  sub->add_option("overrides", args->overrides, "Config overrides key.path=value");
+  sub->add_option("config", args->positionals,
+                  "[CONFIG] [key.path=value ...]: the config file (default: the one the checkpoint holds) and "
+                  "overrides");
   sub->add_option("--checkpoint", args->checkpoint, "Checkpoint (.safetensors)")->required()->check(CLI::ExistingFile);
   sub->add_option("--split", args->split, "test, val or train")->check(CLI::IsMember({"test", "val", "train"}))->capture_default_str();
   sub->add_option("--dump-logits", args->dump, "Write logits [N, classes] and labels [N] (safetensors)");
