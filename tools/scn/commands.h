@@ -16,5 +16,6 @@ void add_export(CLI::App& app, Action& run);
 void add_profile(CLI::App& app, Action& run);
 void add_analyze(CLI::App& app, Action& run);
 void add_synth(CLI::App& app, Action& run);
+void add_predict(CLI::App& app, Action& run);
 
 }  // namespace scn::cli

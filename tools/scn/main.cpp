@@ -62,6 +62,7 @@ int main(int argc, char** argv) {
   scn::cli::Action run;
   scn::cli::add_train(app, run);
   scn::cli::add_eval(app, run);
+  scn::cli::add_predict(app, run);
   scn::cli::add_info(app, run);
   scn::cli::add_data(app, run);
   scn::cli::add_export(app, run);
