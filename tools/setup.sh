@@ -5,6 +5,8 @@
 #   SCN_CUDA=AUTO|ON|OFF                          SCN_JOBS=N          parallel build jobs
 #   SCN_CMAKE_ARGS="-D..."  extra CMake arguments
 #   SCN_TARGETS="scn ..."  build only these targets (the quick start builds just the scn command)
+#   --with-torch     also Debian's python3-torch, for python/scn_torch's test and tools/bench/pytorch_scn.py
+#                    (tools/bench/setup-torch.sh installs a newer torch from PyPI into .venv-bench instead)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +16,13 @@ cd "$(dirname "$0")/.."
 packages=(cmake g++ make pkg-config libyaml-cpp-dev libdnnl-dev ocl-icd-opencl-dev libgtest-dev libbenchmark-dev
           zlib1g-dev libcli11-dev nlohmann-json3-dev libjpeg-dev libpng-dev libfftw3-dev dataset-fashion-mnist
           python3 python3-matplotlib python3-numpy python3-yaml)
+
+for arg in "$@"; do
+  case $arg in
+    --with-torch) packages+=(python3-torch) ;;
+    *) echo "setup.sh: unknown option $arg (known: --with-torch)" >&2; exit 2 ;;
+  esac
+done
 
 tools/install-packages.sh setup "${packages[@]}"
 
