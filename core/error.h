@@ -1,6 +1,6 @@
 #pragma once
 // scn::Error and the checks that raise it. Library-specific checks (CUDA, cuDNN, cuBLAS, cuFFT) live in
-// core/cuda/check.h; oneDNN's in kernels/cpu/onednn_check.h.
+// core/cuda/check.h; oneDNN's where kernels/cpu/conv2d_onednn.cpp calls it.
 #include <sstream>
 #include <stdexcept>
 #include <string>

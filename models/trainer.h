@@ -1,7 +1,7 @@
 #pragma once
 // The training loop: shuffled epochs of augmented mini-batches, softmax cross-entropy, the optimizer and
 // schedule of the config, evaluation every `eval.every` epochs, checkpoints (last and best, atomic, with the
-// optimizer state beside them), exact resume, SIGINT handling (finish the step, save, stop) and a divergence
+// optimizer state inside them), exact resume, SIGINT handling (finish the step, save, stop) and a divergence
 // guard (NaN/Inf in the loss or the gradients stops the run and keeps the last good checkpoint).
 // The run folder holds config.yaml (resolved), metrics.jsonl (one object per epoch), last.safetensors and
 // best.safetensors (each with the optimizer state inside). A folder that already holds a run is never

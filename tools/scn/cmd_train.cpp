@@ -22,7 +22,7 @@ void add_train(CLI::App& app, Action& run) {
   CLI::App* sub = app.add_subcommand("train", "Train a net from a config file");
   sub->add_option("config", args->config, "Config file (YAML)")->required()->check(CLI::ExistingFile);
   sub->add_option("overrides", args->overrides, "Config overrides key.path=value");
-  sub->add_option("--resume", args->resume, "Continue from this checkpoint (its optimizer state beside it)")
+  sub->add_option("--resume", args->resume, "Continue from this checkpoint (it holds the optimizer state too)")
       ->check(CLI::ExistingFile);
   sub->add_option("--device", args->device, "cpu, cuda, cuda:N or auto (default: train.device)");
   sub->add_option("--out", args->out, "Run folder (default: output.dir or runs/<config name>)");
