@@ -38,8 +38,12 @@ std::string shortest_number_text(const std::string& scalar) {
   const auto r = std::to_chars(buf, buf + sizeof buf, v);
   if (r.ec != std::errc()) return scalar;
   std::string shortest(buf, r.ptr);
-  // Keep it a float when read back: "1" would become an integer.
-  if (shortest.find_first_of(".eEn") == std::string::npos) shortest += ".0";
+  // Keep it a float when read back: "1" would become an integer, and YAML 1.1 readers (PyYAML) take "1e-05"
+  // for a string: the mantissa always has its '.'.
+  const size_t e = shortest.find_first_of("eE");
+  const std::string mantissa = shortest.substr(0, e);
+  if (mantissa.find('.') == std::string::npos && mantissa.find_first_of("n") == std::string::npos)
+    shortest.insert(e == std::string::npos ? shortest.size() : e, ".0");
   return shortest.size() < scalar.size() ? shortest : scalar;
 }
 

@@ -37,6 +37,9 @@ TEST(YamlText, OnlyLongNumbersChange) {
   EXPECT_EQ(shortest_number_text("auto"), "auto");
   EXPECT_EQ(shortest_number_text("1.2.3"), "1.2.3");
   EXPECT_EQ(shortest_number_text("0.33333333333333331"), "0.3333333333333333");
+  // A mantissa keeps its '.': YAML 1.1 readers (PyYAML) read "1e-05" as a string.
+  EXPECT_EQ(shortest_number_text("1.0000000000000001e-05"), "1.0e-05");
+  EXPECT_EQ(shortest_number_text("5.0000000000000001e-04"), "5.0e-04");
 }
 
 TEST(YamlText, TheFirstDifferenceIsNamedLikeAnOverride) {

@@ -14,28 +14,12 @@ and optionally writes the numbers as JSON (--json FILE). --params prints the par
 Python: tools/bench/setup-torch.sh makes .venv-bench/ (torch, numpy, PyYAML from PyPI); run this file with
 .venv-bench/bin/python, or with any python3 that has torch and PyYAML.
 
-Sparse-coding layers (DESIGN §1, configs/README.md `type: sparse_code`), exactly as scn computes them:
-
-* pursuit: convolution (default): b = Dᵀx = conv2d(x, W, s, p), γ₀ = S_θ(η·b), then K ISTA/FISTA steps
-  γₜ = S_θ(zₜ + η(b − Dᵀ(D zₜ))), D z = conv2d_input (the data gradient of conv2d) sized to x. FISTA is
-  Beck–Teboulle from γ₀ as its first iterate: t₁ = 1, tₖ₊₁ = (1 + √(1 + 4tₖ²))/2, βₖ = (tₖ − 1)/tₖ₊₁,
-  z₁ = γ₀ and zₜ = γₜ₋₁ + βₜ(γₜ₋₁ − γₜ₋₂) for t ≥ 2 (β₁ = 0, β₂ ≈ 0.2818: K = 2 FISTA differs from ISTA).
-  Backward: autograd through the unrolled steps. `step: auto`: η = 1/‖D‖² from a power iteration on DᵀD
-  (50 iterations at construction, the dictionary then rescaled to ‖D‖² = 1; one warm-started iteration
-  before every training forward) and, as scn, ∂η/∂W in the gradient (η = 1/L(W), L = ‖D v‖² at the
-  iteration's unit vector v, giving ∂L/∂η·(−η²)·∂L/∂W). `backward: implicit` is not emulated for this
-  pursuit (an error names it).
-* pursuit: patch (SCN, configs/cifar10/scn*.yaml): every zero-padded k×k×C patch coded independently as a
-  non-negative lasso. b = conv2d(x, W, s, p) (Aᵀy per patch), M = W_f W_fᵀ (W_f = W viewed (Co, C·k·k)),
-  η = 1/λ_max(M) by the power iteration scn runs (20 warm-started iterations per training forward), θ = η·λ
-  (`threshold.form: lasso`, λ ≥ 0 clamped after each step); γ₀ = S_θ(η b), then K FISTA steps with M
-  applied per pixel: the codes live as one (N·H·W, Co) matrix and a step is one GEMM,
-  γ = S_θ(z (I − ηM) + (ηb − θ)), under no_grad. `backward: implicit` is a torch.autograd.Function: with
-  g = ∂L/∂γ, per pixel on the support Λ, β_Λ = (M_ΛΛ + εI)⁻¹ g_Λ (masked systems
-  M̃ = mask·M·mask + diag(1 − mask) + εI solved in chunks of pixels, by Cholesky, in float64 like scn's
-  kernel), β = 0 off Λ; ∂L/∂x = D β, ∂L/∂W = ∂⟨β, conv2d(x, W)⟩/∂W − ((Σ_pixels βγᵀ + γβᵀ) W_f).view_as(W),
-  ∂L/∂λ = −Σβ (per channel, or summed for `shared: true`); η gets no gradient (the lasso's solution does
-  not depend on it). `backward: unrolled` differentiates the steps with autograd (and ∂η/∂W as above).
+The net is python/scn_torch's (this tree's python/, else an installed scn_torch): every scn layer
+type, the sparse-coding layers exactly as scn computes them in training and in evaluation, both pursuits
+(python/scn_torch/sparse_code.py states the maths: unrolled ISTA/FISTA with Beck–Teboulle momenta, `step:
+auto` with ∂η/∂W, `threshold.form: lasso`, the patch pursuit's per-pixel FISTA as one GEMM per step and its
+implicit backward as a torch.autograd.Function). Not emulated: `backward: implicit` for the convolutional
+pursuit (an error says so), `recompute: true` and `regularizer` (warnings).
 
 Modes besides the plain measurement:
   --vs-scn        measure the config(s) in PyTorch and in scn (`scn profile`, same batch, steps and
@@ -67,7 +51,6 @@ import math
 import os
 import shutil
 import statistics
-import struct
 import subprocess
 import sys
 import tempfile
@@ -76,671 +59,28 @@ import time
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-import yaml
-from torch.nn.grad import conv2d_input
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import scn_config  # noqa: E402  (repeat blocks and model.defaults, expanded as scn does)
 
 PROG = "pytorch_scn"
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-
-class ConfigError(Exception):
-    """A problem with the config file: printed as one line, exit status 2."""
-
-
-def f32(v):
-    """v rounded to float32, as scn keeps its host-side scalars (momenta)."""
-    return struct.unpack("f", struct.pack("f", v))[0]
-
-
-# ---------------------------------------------------------------------------------------------------------
-# The dictionary operator D z (the adjoint of Dᵀx = conv2d(x, W, s, p)), sized to the layer's input.
-
-def d_conv2d_input(z, w, stride, pad, in_shape):
-    # in_shape: (Ci, H, W) of the layer's input; z: (N, Co, Ho, Wo) -> (N, Ci, H, W)
-    return conv2d_input((z.shape[0],) + tuple(in_shape), w, z, stride, pad)
-
-
-def d_conv_transpose2d(z, w, stride, pad, in_shape):
-    # output_padding makes the output exactly the input size when the stride leaves a remainder.
-    extra = [in_shape[i + 1] - ((z.shape[2 + i] - 1) * stride - 2 * pad + w.shape[2 + i]) for i in range(2)]
-    return F.conv_transpose2d(z, w, None, stride, pad, output_padding=tuple(extra))
-
-
-DICTIONARY_OPS = {"conv2d_input": d_conv2d_input, "conv_transpose2d": d_conv_transpose2d}
-
-
-def conv_output_size(n, kernel, stride, pad):
-    return (n + 2 * pad - kernel) // stride + 1
-
-
-def fista_momenta(iters, fista=True, single=True):
-    """β₀ … β_K (index 0 unused): β₁ = 0, βₖ = (tₖ − 1)/tₖ₊₁ with t₁ = 1 (scn: layers/pursuit.cpp), rounded
-    to float32 as scn keeps them (single=False: exact)."""
-    beta, t = [0.0] * (iters + 1), 1.0
-    if not fista:
-        return beta
-    for k in range(1, iters + 1):
-        nxt = (1.0 + math.sqrt(1.0 + 4.0 * t * t)) / 2.0
-        beta[k], t = (f32 if single else float)((t - 1.0) / nxt), nxt
-    return beta
-
-
-# ---------------------------------------------------------------------------------------------------------
-# Layers. Each module carries `kinds`: parameter/buffer name -> the group scn counts it in, and `no_decay`:
-# the parameters scn gives no weight decay.
-
-def init_weight(w, init, default_type):
-    """scn's initialisations (layers/weight_init.cpp): normal (std auto = 1/sqrt(fan_in)), kaiming, uniform,
-    scn (normal with std 1/fan_in)."""
-    init = init or {}
-    kind = init.get("type", default_type)
-    fan_in = max(w[0].numel(), 1)
-    with torch.no_grad():
-        if kind == "uniform":
-            bound = 1.0 / math.sqrt(fan_in)
-            w.uniform_(-bound, bound)
-        elif kind == "kaiming":
-            w.normal_(0.0, math.sqrt(2.0 / fan_in))
-        elif kind == "scn":
-            w.normal_(0.0, 1.0 / fan_in)
-        else:
-            std = init.get("std", "auto")
-            w.normal_(0.0, 1.0 / math.sqrt(fan_in) if std == "auto" else float(std))
-
-
-def shrink(z, theta, two_sided):
-    if two_sided:
-        return torch.sign(z) * F.relu(z.abs() - theta)
-    return F.relu(z - theta)
-
-
-class SparseCodeBase(nn.Module):
-    """What both pursuits share: parameters, η = step (a buffer under step: auto), θ = η·λ or θ."""
-
-    def __init__(self, in_shape, c):
-        super().__init__()
-        self.in_shape = tuple(in_shape)          # (Ci, H, W)
-        self.stride, self.pad, self.iters = c["stride"], c["pad"], c["iters"]
-        self.betas = fista_momenta(self.iters, c["algorithm"] == "fista")
-        self.two_sided = c["mode"] == "two_sided"
-        self.lasso = c["threshold"]["form"] == "lasso"
-        self.implicit = c["backward"] == "implicit"
-        self.ridge = float(c["implicit"]["ridge"])
-        self.recompute = bool(c["recompute"])
-        k, co = c["kernel"], c["out"]
-        self.out_shape = (co, conv_output_size(in_shape[1], k, self.stride, self.pad),
-                          conv_output_size(in_shape[2], k, self.stride, self.pad))
-        self.weight = nn.Parameter(torch.empty(co, in_shape[0], k, k))
-        init_weight(self.weight, c["init"], c["default_init"])
-        th = c["threshold"]
-        self.threshold = nn.Parameter(torch.full((1 if th["shared"] else co,), float(th["init"])),
-                                      requires_grad=bool(th["learn"]))
-        self.step_auto = c["step"] == "auto"
-        if self.step_auto:
-            self.register_buffer("step", torch.ones(1))
-        else:
-            self.step = nn.Parameter(torch.tensor([float(c["step"]["init"])]),
-                                     requires_grad=bool(c["step"]["learn"]))
-        self.kinds = {"weight": "weights", "threshold": "thresholds", "step": "steps"}
-        self.no_decay = {"threshold", "step"}
-
-    def extrapolates(self, t):
-        return t >= 2 and self.betas[t] != 0.0
-
-    def applied_threshold(self, eta):
-        return eta * self.threshold if self.lasso else self.threshold
-
-    def eta_with_gradient(self, lipschitz_of_w):
-        """step: auto — η's value as the power iteration left it, with scn's ∂η/∂W = −η²·∂L/∂W (L = ⟨v, DᵀD v⟩
-        at the iteration's vector v, differentiable in W)."""
-        eta = self.step.detach()
-        if not (torch.is_grad_enabled() and self.weight.requires_grad):
-            return eta
-        lip = lipschitz_of_w()
-        return eta - eta * eta * (lip - lip.detach())
-
-    @torch.no_grad()
-    def project(self):
-        """scn's projections after each optimizer step: θ ≥ 0 (two_sided) or λ ≥ 0 (lasso), η ≥ 0."""
-        if self.two_sided or self.lasso:
-            self.threshold.clamp_(min=0.0)
-        if not self.step_auto:
-            self.step.clamp_(min=0.0)
-
-
-class SparseCode(SparseCodeBase):
-    """pursuit: convolution — the convolutional sparse model, unrolled and differentiated by autograd."""
-
-    def __init__(self, in_shape, c, op):
-        super().__init__(in_shape, c)
-        if self.implicit:
-            raise ConfigError("backward: implicit with pursuit: convolution is not emulated here "
-                              "(scn solves it by conjugate gradients); use backward: unrolled")
-        self.op = op
-        if self.step_auto:
-            # η = 1/‖D‖²: a buffer; the dictionary is rescaled so that ‖D‖² = 1 and η starts at 1 (as scn).
-            self.register_buffer("power_vector", torch.randn((1,) + self.out_shape))
-            lipschitz = self.power_iteration(50)
-            with torch.no_grad():
-                if lipschitz > 0:
-                    self.weight.mul_(1.0 / math.sqrt(lipschitz))
-                self.step.fill_(1.0)
-
-    def dt(self, x):   # Dᵀx  (N, Ci, H, W) -> (N, Co, Ho, Wo)
-        return F.conv2d(x, self.weight, None, self.stride, self.pad)
-
-    def d(self, z):    # D z  (N, Co, Ho, Wo) -> (N, Ci, H, W)
-        return self.op(z, self.weight, self.stride, self.pad, self.in_shape)
-
-    @torch.no_grad()
-    def power_iteration(self, n):
-        """n steps of v ← DᵀD v/‖DᵀD v‖ from the stored vector; η ← 1/‖DᵀD v‖ (≈ 1/‖D‖²)."""
-        v = self.power_vector / self.power_vector.norm()
-        lipschitz = None
-        for _ in range(n):
-            out = self.dt(self.d(v))
-            lipschitz = out.norm()
-            v = out / lipschitz
-        self.power_vector.copy_(v)
-        self.step.copy_(1.0 / lipschitz)
-        return float(lipschitz)
-
-    def forward(self, x):
-        if self.step_auto:
-            if self.training:
-                self.power_iteration(1)
-            eta = self.eta_with_gradient(lambda: self.d(self.power_vector).square().sum())
-        else:
-            eta = self.step
-        theta = self.applied_threshold(eta).view(1, -1, 1, 1)
-        b = self.dt(x)
-        codes = [shrink(eta * b, theta, self.two_sided)]                 # γ₀
-        for t in range(1, self.iters + 1):
-            z = codes[-1]
-            if self.extrapolates(t):                                      # zₜ = γₜ₋₁ + βₜ(γₜ₋₁ − γₜ₋₂)
-                z = z + self.betas[t] * (z - codes[-2])
-            codes.append(shrink(z + eta * (b - self.dt(self.d(z))), theta, self.two_sided))
-            codes = codes[-2:]
-        return codes[-1]
-
-
-# --- pursuit: patch --------------------------------------------------------------------------------------
-
-def patch_pursuit(b_flat, m, eta, theta, iters, betas, two_sided):
-    """The per-pixel FISTA on codes held as one (P, Co) matrix, without autograd: returns γ_K (P, Co).
-    A step is γ = S_θ(z (I − ηM) + ηb) (M symmetric), one addmm; for nonneg codes θ is folded into the
-    constant term and S is a ReLU in place."""
-    co = m.shape[0]
-    a = torch.eye(co, dtype=m.dtype, device=m.device) - eta * m
-    const = eta * b_flat
-    if not two_sided:
-        const = const - theta
-    cur = F.relu(const) if not two_sided else shrink(const, theta, True)   # γ₀
-    prev = torch.empty_like(cur)
-    nxt = torch.empty_like(cur)
-    z = torch.empty_like(cur)
-    for t in range(1, iters + 1):
-        point = cur
-        if t >= 2 and betas[t] != 0.0:
-            torch.sub(cur, prev, out=z)
-            z.mul_(betas[t]).add_(cur)                                     # γₜ₋₁ + βₜ(γₜ₋₁ − γₜ₋₂)
-            point = z
-        torch.addmm(const, point, a, out=nxt)
-        if two_sided:
-            nxt.copy_(shrink(nxt, theta, True))
-        else:
-            nxt.relu_()
-        prev, cur, nxt = cur, nxt, prev
-    return cur
-
-
-def active_set_solve(m, gamma, g, ridge, dtype=torch.float64, chunk_elements=1 << 23):
-    """β with β_Λ = (M_ΛΛ + εI)⁻¹ g_Λ per pixel (row), Λ = {γ ≠ 0}, β = 0 off Λ. m: (C, C); gamma, g: (P, C).
-    The pixels are grouped by support size s; each group's s×s systems are gathered from M and solved in one
-    batched torch.linalg.solve (LU) in `dtype`. On SCN-1's shapes this was 3-10x faster than solving the
-    masked C×C systems mask·M·mask + diag(1 − mask) + εI of every pixel (Cholesky or LU), which give the same
-    β (the same to 1e-16 in float64)."""
-    p, c = gamma.shape
-    beta = torch.zeros(p * c, dtype=dtype, device=g.device)
-    md, gd = m.to(dtype).reshape(-1), g.to(dtype).reshape(-1)
-    active = gamma != 0
-    size = active.sum(1)
-    channels = active.nonzero()[:, 1]                 # the active channels, row by row
-    start = torch.cumsum(size, 0) - size               # where each row's run begins in `channels`
-    for s in torch.unique(size).tolist():
-        if s == 0:
-            continue
-        rows_all = (size == s).nonzero().squeeze(1)
-        step = max(1, chunk_elements // (s * s))
-        for b in range(0, rows_all.numel(), step):
-            rows = rows_all[b:b + step]
-            n = rows.numel()
-            run = start.index_select(0, rows).unsqueeze(1) + torch.arange(s, device=rows.device)
-            idx = channels.index_select(0, run.view(-1)).view(n, s)          # (n, s): the channels of Λ
-            # Flat indices and index_select: 4x faster than M[idx[:, :, None], idx[:, None, :]] here.
-            a = md.index_select(0, ((idx * c).unsqueeze(2) + idx.unsqueeze(1)).view(-1)).view(n, s, s)
-            a.diagonal(dim1=1, dim2=2).add_(ridge)                            # M_ΛΛ + εI
-            at = (rows.unsqueeze(1) * c + idx).view(-1)
-            sol, _ = torch.linalg.solve_ex(a, gd.index_select(0, at).view(n, s, 1))
-            beta.index_copy_(0, at, sol.view(-1))
-    return beta.view(p, c).to(g.dtype)
-
-
-def active_set_solve_masked(m, gamma, g, ridge, dtype=torch.float64, chunk_elements=1 << 22):
-    """The same β from the masked C×C systems of every pixel, by Cholesky (the reference for the grouped solve)."""
-    p, c = gamma.shape
-    beta = torch.empty_like(g)
-    md = m.to(dtype)
-    chunk = max(1, chunk_elements // (c * c))
-    for s in range(0, p, chunk):
-        mask = (gamma[s:s + chunk] != 0).to(dtype)                          # (n, C)
-        sys_ = mask.unsqueeze(2) * md
-        sys_.mul_(mask.unsqueeze(1))
-        sys_.diagonal(dim1=1, dim2=2).add_(1.0 - mask + ridge)
-        rhs = (g[s:s + chunk].to(dtype) * mask).unsqueeze(2)
-        factor, _ = torch.linalg.cholesky_ex(sys_)
-        beta[s:s + chunk] = (torch.cholesky_solve(rhs, factor).squeeze(2) * mask).to(g.dtype)
-    return beta
-
-
-def to_rows(t):
-    """(N, C, H, W) -> (N·H·W, C): free for a channels_last tensor."""
-    n, c, h, w = t.shape
-    return t.permute(0, 2, 3, 1).reshape(n * h * w, c)
-
-
-def from_rows(rows, n, h, w):
-    """(N·H·W, C) -> (N, C, H, W) view in channels_last memory."""
-    return rows.view(n, h, w, rows.shape[1]).permute(0, 3, 1, 2)
-
-
-class PatchImplicit(torch.autograd.Function):
-    """γ = the patch pursuit's K-step code of x; backward: the implicit gradient of the lasso's solution."""
-
-    @staticmethod
-    def forward(ctx, x, weight, lam, layer, eta):
-        st, pd = layer.stride, layer.pad
-        co = weight.shape[0]
-        wf = weight.reshape(co, -1)
-        m = wf @ wf.t()
-        b = F.conv2d(x, weight, None, st, pd)
-        n, _, ho, wo = b.shape
-        theta = (eta * lam).view(1, -1)
-        gamma = patch_pursuit(to_rows(b), m, eta, theta, layer.iters, layer.betas, layer.two_sided)
-        ctx.save_for_backward(x, weight, gamma, m)
-        ctx.layer, ctx.shape = layer, (n, ho, wo)
-        return from_rows(gamma, n, ho, wo)
-
-    @staticmethod
-    def backward(ctx, grad_out):
-        x, weight, gamma, m = ctx.saved_tensors
-        layer, (n, ho, wo) = ctx.layer, ctx.shape
-        co = weight.shape[0]
-        beta = active_set_solve(m, gamma, to_rows(grad_out), layer.ridge, layer.solve_dtype)
-        beta_nchw = from_rows(beta, n, ho, wo)
-        dx, dw, _ = torch.ops.aten.convolution_backward(
-            beta_nchw, x, weight, None, [layer.stride] * 2, [layer.pad] * 2, [1, 1], False, [0, 0], 1,
-            [ctx.needs_input_grad[0], True, False])
-        s = beta.t() @ gamma                                              # Σ_pixels β γᵀ
-        wf = weight.reshape(co, -1)
-        dw = dw - ((s + s.t()) @ wf).view_as(weight)
-        signed = beta if not layer.two_sided else beta * torch.sign(gamma)
-        dlam = -(signed.sum(0) if layer.threshold.numel() > 1 else signed.sum().view(1))
-        return dx, dw, dlam if ctx.needs_input_grad[2] else None, None, None
-
-
-class PatchSparseCode(SparseCodeBase):
-    """pursuit: patch — SCN's per-patch non-negative lasso, the Gram M = AᵀA acting per pixel."""
-
-    solve_dtype = torch.float64
-
-    def __init__(self, in_shape, c):
-        super().__init__(in_shape, c)
-        if self.implicit and not self.lasso:
-            raise ConfigError("backward: implicit with pursuit: patch is emulated for threshold.form: lasso only")
-        if self.step_auto:
-            self.register_buffer("power_vector", torch.randn(1, self.out_shape[0], 1, 1))
-            self.power_iteration(50)   # SCN's atoms are not normalised: η = 1/λ_max(AᵀA)
-
-    def gram(self):
-        wf = self.weight.reshape(self.weight.shape[0], -1)
-        return wf @ wf.t()
-
-    @torch.no_grad()
-    def power_iteration(self, n):
-        m = self.gram()
-        v = self.power_vector.view(-1)
-        v = v / v.norm()
-        for _ in range(n):
-            out = m @ v
-            lipschitz = out.norm()
-            v = out / lipschitz
-        self.power_vector.copy_(v.view_as(self.power_vector))
-        self.step.copy_(1.0 / lipschitz)
-        return float(lipschitz)
-
-    def forward(self, x):
-        if self.step_auto and self.training:
-            self.power_iteration(20)
-        if self.implicit:
-            eta = self.step.detach()
-            return PatchImplicit.apply(x, self.weight, self.threshold, self, eta)
-        # backward: unrolled — the same steps under autograd (and ∂η/∂W under step: auto).
-        if self.step_auto:
-            v = self.power_vector.view(-1)
-            eta = self.eta_with_gradient(lambda: v @ (self.gram() @ v))
-        else:
-            eta = self.step
-        m = self.gram()
-        b = F.conv2d(x, self.weight, None, self.stride, self.pad)
-        n, co, ho, wo = b.shape
-        bf = to_rows(b)
-        theta = self.applied_threshold(eta).view(1, -1)
-        codes = [shrink(eta * bf, theta, self.two_sided)]
-        for t in range(1, self.iters + 1):
-            z = codes[-1]
-            if self.extrapolates(t):
-                z = z + self.betas[t] * (z - codes[-2])
-            codes.append(shrink(z + eta * (bf - z @ m), theta, self.two_sided))
-            codes = codes[-2:]
-        return from_rows(codes[-1], n, ho, wo)
-
-
-class Conv(nn.Conv2d):
-    def __init__(self, in_shape, c):
-        super().__init__(in_shape[0], c["out"], c["kernel"], c["stride"], c["pad"], bias=c["bias"])
-        init_weight(self.weight, c["init"], "kaiming")
-        if self.bias is not None:
-            nn.init.zeros_(self.bias)
-        self.kinds = {"weight": "weights", "bias": "weights"}
-        self.no_decay = {"bias"}   # scn: convolution biases get no weight decay
-
-
-class Linear(nn.Linear):
-    def __init__(self, features, c):
-        super().__init__(features, c["out"], bias=c["bias"])   # PyTorch's default init is scn's `uniform`
-        if c["init"] and c["init"].get("type", "uniform") != "uniform":
-            init_weight(self.weight, c["init"], "uniform")
-        self.kinds = {"weight": "weights", "bias": "weights"}
-        self.no_decay = set()      # scn decays the linear bias (PyTorch's SGD decays all it is given)
-
-    def forward(self, x):
-        return super().forward(x.flatten(1))
-
-
-class BatchNorm(nn.Module):
-    """scn's batch_norm; `batch_statistics` in eval mode normalises with the batch's own statistics without
-    touching the running ones (scn eval --bn batch)."""
-
-    def __init__(self, in_shape, c):
-        super().__init__()
-        cls = nn.BatchNorm2d if len(in_shape) == 3 else nn.BatchNorm1d
-        self.bn = cls(in_shape[0], eps=c["eps"], momentum=c["momentum"], affine=c["affine"])
-        self.batch_statistics = False
-        self.kinds = {}
-        self.no_decay = {"weight", "bias"}
-
-    def forward(self, x):
-        # PyTorch's CPU batch norm computes the statistics of a channels_last float32 tensor (what the patch
-        # pursuit outputs) imprecisely: on SCN-1 the logits with batch statistics were 1.9e-4 off scn's, and
-        # 2.7e-6 with the NCHW copy.
-        if x.dim() == 4 and (self.training or self.batch_statistics):
-            x = x.contiguous()
-        if not self.training and self.batch_statistics:
-            return F.batch_norm(x, None, None, self.bn.weight, self.bn.bias, True, 0.0, self.bn.eps)
-        return self.bn(x)
-
-    # parameter names as scn writes them (<node>.weight, .bias, .running_mean, .running_var)
-    def named_scn_tensors(self):
-        for name in ("weight", "bias", "running_mean", "running_var"):
-            t = getattr(self.bn, name, None)
-            if isinstance(t, torch.Tensor):
-                yield name, t
-
-    def counts(self):
-        c = {"norm": 0, "statistics": 0}
-        for name, t in self.named_scn_tensors():
-            c["norm" if name in ("weight", "bias") else "statistics"] += t.numel()
-        return c
-
-
-class GlobalAvgPool(nn.Module):
-    def forward(self, x):
-        return x.mean(dim=(2, 3))
-
-
-class Add(nn.Module):
-    def forward(self, *xs):
-        out = xs[0]
-        for x in xs[1:]:
-            out = out + x
-        return out
-
-
-# ---------------------------------------------------------------------------------------------------------
-# Config: the `model:` section with configs/README.md's defaults.
-
-COMMON_KEYS = {"type", "name", "inputs"}
-LAYER_KEYS = {
-    "sparse_code": {"out", "kernel", "stride", "pad", "iters", "algorithm", "mode", "step", "threshold", "init",
-                    "recompute", "pursuit", "backward", "implicit"},
-    "conv": {"out", "kernel", "stride", "pad", "bias", "init"},
-    "relu": set(),
-    "batch_norm": {"affine", "momentum", "eps"},
-    "pool": {"mode", "kernel", "stride", "pad"},
-    "global_avg_pool": set(),
-    "linear": {"out", "bias", "init"},
-    "dropout": {"p"},
-    "add": set(),
-}
-
-
-def with_defaults(layer, where):
-    """A copy of one layer node with every default of configs/README.md filled in."""
-    if not isinstance(layer, dict) or "type" not in layer:
-        raise ConfigError(f"{where}: expected a mapping with a 'type'")
-    t = layer["type"]
-    if t not in LAYER_KEYS:
-        raise ConfigError(f"{where}.type: unknown layer type '{t}'")
-    unknown = set(layer) - COMMON_KEYS - LAYER_KEYS[t]
-    if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {sorted(unknown)} for type {t}")
-    c = dict(layer)
-    if t in ("sparse_code", "conv", "linear") and "out" not in c:
-        raise ConfigError(f"{where}.out: required")
-    if t in ("sparse_code", "conv"):
-        c.setdefault("kernel", 3)
-        c.setdefault("stride", 1)
-        c.setdefault("pad", c["kernel"] // 2)
-        c.setdefault("init", None)
-    if t == "sparse_code":
-        c.setdefault("pursuit", "convolution")
-        c.setdefault("backward", "unrolled")
-        patch = c["pursuit"] == "patch"
-        if c["pursuit"] not in ("convolution", "patch"):
-            raise ConfigError(f"{where}.pursuit: expected convolution or patch")
-        if c["backward"] not in ("unrolled", "implicit"):
-            raise ConfigError(f"{where}.backward: expected unrolled or implicit")
-        c.setdefault("iters", 50 if patch else 0)
-        c.setdefault("algorithm", "fista")
-        c.setdefault("mode", "nonneg")
-        c.setdefault("recompute", False)
-        if c["algorithm"] not in ("ista", "fista"):
-            raise ConfigError(f"{where}.algorithm: expected ista or fista")
-        if c["mode"] not in ("nonneg", "two_sided"):
-            raise ConfigError(f"{where}.mode: expected nonneg or two_sided")
-        step = c.get("step", "auto" if patch else {})
-        if step != "auto":
-            if not isinstance(step, dict):
-                raise ConfigError(f"{where}.step: expected auto or {{init, learn}}")
-            step = {"init": 1.0, "learn": True, **step}
-        c["step"] = step
-        c["threshold"] = {"form": "lasso" if patch else "absolute", "init": 0.0, "learn": True, "shared": False,
-                          **(c.get("threshold") or {})}
-        if c["threshold"]["form"] not in ("absolute", "lasso"):
-            raise ConfigError(f"{where}.threshold.form: expected absolute or lasso")
-        c["implicit"] = {"ridge": 1e-6, "iters": 100, "tolerance": 1e-4, **(c.get("implicit") or {})}
-        c["default_init"] = "scn" if patch else "normal"
-        if c["backward"] == "implicit" and c["iters"] == 0:
-            raise ConfigError(f"{where}.backward: implicit needs iters > 0")
-    if t == "conv":
-        c.setdefault("bias", True)
-    if t == "linear":
-        c.setdefault("bias", True)
-        c.setdefault("init", None)
-    if t == "batch_norm":
-        c.setdefault("affine", True)
-        c.setdefault("momentum", 0.1)
-        c.setdefault("eps", 1e-5)
-    if t == "pool":
-        c.setdefault("mode", "max")
-        c.setdefault("kernel", 2)
-        c.setdefault("stride", c["kernel"])
-        c.setdefault("pad", 0)
-        if c["mode"] not in ("max", "avg"):
-            raise ConfigError(f"{where}.mode: expected max or avg")
-    if t == "dropout":
-        c.setdefault("p", 0.5)
-    if t == "add" and len(c.get("inputs") or []) < 2:
-        raise ConfigError(f"{where}.inputs: add needs two or more inputs")
-    return c
-
-
-class Net(nn.Module):
-    """A list of nodes; each reads the previous node or the nodes named in `inputs` (`input`: the image)."""
-
-    def __init__(self, model, op, where="model"):
-        super().__init__()
-        for key in ("input", "classes", "layers"):
-            if key not in model:
-                raise ConfigError(f"{where}.{key}: required")
-        try:
-            model = scn_config.expand_model(model, set(LAYER_KEYS), where)  # layer indices below: expanded list
-        except scn_config.ConfigError as e:
-            raise ConfigError(str(e))
-        self.input_shape = tuple(int(v) for v in model["input"])
-        self.classes = int(model["classes"])
-        self.nodes = nn.ModuleList()
-        self.names = []
-        self.sources = []          # per node: indices of its inputs (-1 = the net's input)
-        names, shapes = {"input": -1}, {-1: self.input_shape}
-        self.sparse_layers = []
-        for i, raw in enumerate(model["layers"]):
-            w = f"{where}.layers[{i}]"
-            c = with_defaults(raw, w)
-            name = c.get("name", f"l{i}")
-            inputs = c.get("inputs")
-            if inputs is None:
-                src = [i - 1]
-            else:
-                inputs = [inputs] if isinstance(inputs, str) else list(inputs)
-                missing = [n for n in inputs if n not in names]
-                if missing:
-                    raise ConfigError(f"{w}.inputs: no earlier node named {missing[0]}")
-                src = [names[n] for n in inputs]
-            in_shape = shapes[src[0]]
-            t = c["type"]
-            if t in ("sparse_code", "conv", "pool", "global_avg_pool") and len(in_shape) != 3:
-                raise ConfigError(f"{w}: {t} expects a [C, H, W] input, got {list(in_shape)}")
-            try:
-                if t == "sparse_code":
-                    m = PatchSparseCode(in_shape, c) if c["pursuit"] == "patch" else SparseCode(in_shape, c, op)
-                    out_shape = m.out_shape
-                    self.sparse_layers.append(m)
-                elif t == "conv":
-                    m = Conv(in_shape, c)
-                    out_shape = (c["out"],) + tuple(
-                        conv_output_size(in_shape[j], c["kernel"], c["stride"], c["pad"]) for j in (1, 2))
-                elif t == "relu":
-                    m, out_shape = nn.ReLU(), in_shape
-                elif t == "batch_norm":
-                    m, out_shape = BatchNorm(in_shape, c), in_shape
-                elif t == "pool":
-                    k, s, p = c["kernel"], c["stride"], c["pad"]
-                    m = nn.MaxPool2d(k, s, p) if c["mode"] == "max" else nn.AvgPool2d(k, s, p, count_include_pad=True)
-                    out_shape = (in_shape[0],) + tuple(conv_output_size(in_shape[j], k, s, p) for j in (1, 2))
-                elif t == "global_avg_pool":
-                    m, out_shape = GlobalAvgPool(), (in_shape[0],)
-                elif t == "linear":
-                    m, out_shape = Linear(math.prod(in_shape), c), (c["out"],)
-                elif t == "dropout":
-                    m, out_shape = nn.Dropout(c["p"]), in_shape
-                else:  # add
-                    if any(shapes[j] != in_shape for j in src):
-                        raise ConfigError(f"{w}: add: input shapes differ")
-                    m, out_shape = Add(), in_shape
-            except ConfigError as e:
-                raise ConfigError(f"{w}: {e}") from None
-            if any(v <= 0 for v in out_shape):
-                raise ConfigError(f"{w}: output shape {list(out_shape)} is empty")
-            self.nodes.append(m)
-            self.names.append(name)
-            self.sources.append(src)
-            names[name] = i
-            shapes[i] = tuple(out_shape)
-        if shapes[len(self.nodes) - 1] != (self.classes,):
-            raise ConfigError(f"{where}: the last layer outputs {list(shapes[len(self.nodes) - 1])}, "
-                              f"expected [{self.classes}]")
-
-    def forward(self, x):
-        outs = {-1: x}
-        for i, (m, src) in enumerate(zip(self.nodes, self.sources)):
-            outs[i] = m(*[outs[j] for j in src])
-        return outs[len(self.nodes) - 1]
-
-    def scn_tensors(self):
-        """(scn name, tensor, module, attribute) for every parameter and state tensor scn keeps."""
-        for name, m in zip(self.names, self.nodes):
-            if isinstance(m, BatchNorm):
-                for attr, t in m.named_scn_tensors():
-                    yield f"{name}.{attr}", t, m, attr
-                continue
-            for attr in list(getattr(m, "kinds", {})) + ["power_vector"]:
-                t = getattr(m, attr, None)
-                if isinstance(t, torch.Tensor):
-                    yield f"{name}.{attr}", t, m, attr
-
-    def counts(self):
-        """Elements per scn group: weights (dictionaries, weights, biases), thresholds, steps, norm, statistics."""
-        c = {"weights": 0, "thresholds": 0, "steps": 0, "norm": 0, "statistics": 0}
-        for m in self.nodes:
-            if isinstance(m, BatchNorm):
-                for k, v in m.counts().items():
-                    c[k] += v
-                continue
-            for name, kind in getattr(m, "kinds", {}).items():
-                t = getattr(m, name, None)
-                if isinstance(t, torch.Tensor):
-                    c[kind] += t.numel()
-        return c
-
-    def param_groups(self, weight_decay):
-        decay, no_decay = [], []
-        for m in self.nodes:
-            params = dict(m.bn.named_parameters()) if isinstance(m, BatchNorm) else {
-                n: getattr(m, n, None) for n in getattr(m, "kinds", {})}
-            for name, p in params.items():
-                if isinstance(p, nn.Parameter) and p.requires_grad:
-                    (no_decay if name in getattr(m, "no_decay", set()) else decay).append(p)
-        return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
-
-    def project(self):
-        for m in self.sparse_layers:
-            m.project()
-
-    def set_batch_statistics(self, on):
-        for m in self.nodes:
-            if isinstance(m, BatchNorm):
-                m.batch_statistics = on
+# The net is scn_torch's: this tree's copy (python/scn_torch), so that the twin is always the one of the scn
+# it is compared with; an installed one (pip install ./python) where the tree has none.
+if os.path.isdir(os.path.join(REPO, "python", "scn_torch")):
+    sys.path.insert(0, os.path.join(REPO, "python"))
+from scn_torch.config import ConfigError, load_yaml, with_defaults  # noqa: E402
+from scn_torch.export import normalize_images  # noqa: E402
+from scn_torch.net import Net, load_scn_checkpoint  # noqa: E402
+from scn_torch.safetensors_io import read_safetensors  # noqa: E402
+from scn_torch.sparse_code import (  # noqa: E402
+    DICTIONARY_OPS, PatchSparseCode, active_set_solve, active_set_solve_masked, d_conv2d_input,
+    d_conv_transpose2d, fista_momenta, patch_pursuit, to_rows)
 
 
 def load_config(path):
+    import yaml
     try:
         with open(path, "r", encoding="utf-8") as f:
-            cfg = yaml.safe_load(f)
+            cfg = load_yaml(f)
     except OSError as e:
         raise ConfigError(f"cannot read: {e.strerror}")
     except yaml.YAMLError as e:
@@ -755,50 +95,6 @@ def optimizer_settings(cfg):
     if o.get("type", "sgd") != "sgd":
         print(f"{PROG}: note: optimizer.type {o.get('type')} timed as SGD", file=sys.stderr)
     return float(o.get("lr", 0.1)), float(o.get("momentum", 0.9)), float(o.get("weight_decay", 5e-4))
-
-
-# ---------------------------------------------------------------------------------------------------------
-# safetensors (scn's checkpoints and logits), read with the standard library.
-
-SAFETENSORS_DTYPES = {"F32": torch.float32, "F64": torch.float64, "I32": torch.int32, "I64": torch.int64,
-                      "U8": torch.uint8}
-
-
-def read_safetensors(path):
-    """{name: tensor}, metadata, and the names in file order."""
-    with open(path, "rb") as f:
-        blob = f.read()
-    (n,) = struct.unpack("<Q", blob[:8])
-    header = json.loads(blob[8:8 + n])
-    metadata = header.pop("__metadata__", {}) or {}
-    base = 8 + n
-    tensors, order = {}, []
-    for name, info in sorted(header.items(), key=lambda kv: kv[1]["data_offsets"][0]):
-        begin, end = info["data_offsets"]
-        dtype = SAFETENSORS_DTYPES[info["dtype"]]
-        t = torch.frombuffer(bytearray(blob[base + begin:base + end]), dtype=dtype) if end > begin else \
-            torch.empty(0, dtype=dtype)
-        tensors[name] = t.reshape(info["shape"])
-        order.append(name)
-    return tensors, metadata, order
-
-
-def load_scn_checkpoint(net, path):
-    """Copies a checkpoint's weights and state into the net; returns (tensors, metadata, order)."""
-    tensors, metadata, order = read_safetensors(path)
-    missing = []
-    with torch.no_grad():
-        for name, t, _, _ in net.scn_tensors():
-            if name not in tensors:
-                missing.append(name)
-                continue
-            src = tensors[name]
-            if src.numel() != t.numel():
-                raise RuntimeError(f"{path}: {name} has {list(src.shape)}, the net {list(t.shape)}")
-            t.copy_(src.view_as(t))
-    if missing:
-        raise RuntimeError(f"{path}: no {missing[0]} (and {len(missing) - 1} more)")
-    return tensors, metadata, order
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -854,7 +150,15 @@ def compare_ops(net, batch, device, repeats):
 
 
 def build_net(cfg, args):
-    return Net(cfg["model"], DICTIONARY_OPS[args.dictionary_op])
+    return trainable(Net(cfg["model"], DICTIONARY_OPS[args.dictionary_op]))
+
+
+def trainable(net):
+    """The net, or a ConfigError naming a layer whose training scn_torch does not emulate."""
+    problems = net.training_unsupported()
+    if problems:
+        raise ConfigError(problems[0])
+    return net
 
 
 def measure_pytorch(cfg, args, device, batch, compile_net=False):
@@ -1067,9 +371,8 @@ def write_cifar(path, images, labels):
 
 
 def normalised(images, metadata):
-    mean = torch.tensor([float(v) for v in metadata["normalize_mean"].split(",")], dtype=torch.float32)
-    std = torch.tensor([float(v) for v in metadata["normalize_std"].split(",")], dtype=torch.float32)
-    return (images.to(torch.float32) / 255.0 - mean.view(1, -1, 1, 1)) / std.view(1, -1, 1, 1)
+    return normalize_images(images, [float(v) for v in metadata["normalize_mean"].split(",")],
+                            [float(v) for v in metadata["normalize_std"].split(",")])
 
 
 def arena_offsets(tensors, order):
@@ -1125,7 +428,7 @@ def run_check(args):
             dumps[bn] = read_safetensors(dump)[0]["logits"]
 
         tensors_a, metadata, order = read_safetensors(ckpt_a)
-        resolved = yaml.safe_load(metadata["config"])
+        resolved = load_yaml(metadata["config"])
         net = Net(resolved["model"], DICTIONARY_OPS[args.dictionary_op])
         load_scn_checkpoint(net, ckpt_a)
         net.eval()
@@ -1158,7 +461,7 @@ def run_check(args):
         # the code's support, which rounding changes at a few elements).
         grads = {}
         for dtype in (torch.float32, torch.float64):
-            twin = Net(resolved["model"], DICTIONARY_OPS[args.dictionary_op])
+            twin = trainable(Net(resolved["model"], DICTIONARY_OPS[args.dictionary_op]))
             load_scn_checkpoint(twin, ckpt_a)
             twin = twin.to(dtype).train()
             loss = F.cross_entropy(twin(x_train.to(dtype)), train_y)
@@ -1291,6 +594,9 @@ def main(argv):
         return 0
     if any(m.recompute for m in net.sparse_layers):
         print(f"{PROG}: warning: recompute: true is not emulated (autograd keeps every iterate)", file=sys.stderr)
+    if any(getattr(m, "regularized", False) for m in net.nodes):
+        print(f"{PROG}: warning: regularizer (the coherence penalty) is not emulated: the loss is the cross "
+              f"entropy alone", file=sys.stderr)
     train = cfg.get("train") or {}
     batch = args.batch or int(train.get("batch", 128))
 

@@ -1,0 +1,36 @@
+"""scn_torch: the nets of scn (deep sparse coding networks) in PyTorch.
+
+    import scn_torch
+    model = scn_torch.load("cscn1.safetensors")          # nn.Module in eval mode, weights loaded
+    x = scn_torch.preprocess(images_uint8_nchw, model)    # (pixel/255 - mean)/std from the export's metadata
+    logits = model(x)
+
+Modules: config (scn's configs: repeat blocks, model.defaults, layer defaults; needs PyYAML only),
+safetensors_io (a reader without the safetensors package), sparse_code (both pursuits), layers (the other
+layer types), net (Net: a config's model section as one module), export (load, preprocess).
+Importing the package does not import torch; `load`, `preprocess`, `Net`, ... import it when first used.
+"""
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "load": "export", "preprocess": "export",
+    "Net": "net", "load_scn_checkpoint": "net",
+    "read_safetensors": "safetensors_io", "read_metadata": "safetensors_io",
+    "ConfigError": "config", "expand_model": "config", "load_yaml": "config",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + __all__)
