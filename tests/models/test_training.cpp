@@ -99,6 +99,14 @@ TEST_F(Training, TinyNetClearlyBeatsChanceAndEvaluationAgrees) {
   ASSERT_TRUE(fs::exists(dir.file("last.safetensors")));
   ASSERT_TRUE(fs::exists(dir.file("config.yaml")));
   EXPECT_EQ(lines(dir.file("metrics.jsonl")).size(), 2u);
+  // The run's images/s is the epochs' (training time only, not evaluation): between their slowest and fastest.
+  double slowest = 1e300, fastest = 0;
+  for (const std::string& l : lines(dir.file("metrics.jsonl"))) {
+    const double rate = nlohmann::json::parse(l)["images_per_s"].get<double>();
+    slowest = std::min(slowest, rate), fastest = std::max(fastest, rate);
+  }
+  EXPECT_GE(s.images_per_s, 0.999 * slowest);
+  EXPECT_LE(s.images_per_s, 1.001 * fastest);
   // train.log_sparsity (on by default): each sparse-coding layer's non-zero fraction and coherence.
   const nlohmann::json last = nlohmann::json::parse(lines(dir.file("metrics.jsonl")).back());
   for (const char* node : {"l0", "l3"}) {
