@@ -1,5 +1,5 @@
 #pragma once
-// safetensors files (DESIGN.md section 6), the format of checkpoints: an 8-byte little-endian header
+// safetensors files (docs/design.md), the format of checkpoints: an 8-byte little-endian header
 // length N, N bytes of JSON header (padded with spaces to a multiple of 8), then the raw little-endian
 // tensor data. The header maps each tensor name to {"dtype", "shape", "data_offsets": [begin, end]}, offsets
 // relative to the start of the data section, plus an optional "__metadata__" object of strings. Files are

@@ -1,5 +1,5 @@
 #pragma once
-// The linear solve of the implicit backward of a per-patch non-negative (or two-sided) lasso (SCN, DESIGN §1):
+// The linear solve of the implicit backward of a per-patch non-negative (or two-sided) lasso (SCN, docs/design.md):
 // at every pixel p, with the support Λ = {c : γ[p, c] ≠ 0} of the converged code,
 //   β_Λ = (M_ΛΛ + ε·I)⁻¹ g_Λ,   β = 0 off the support,
 // where M = AᵀA is the Gram matrix shared by all pixels and g = ∂L/∂γ. ε keeps a support whose atoms are

@@ -1,5 +1,5 @@
 #pragma once
-// FISTA's extrapolation (DESIGN.md §1): z = γ + β·(γ − γ_prev), β = (τₜ − 1)/τₜ₊₁ from the host (it
+// FISTA's extrapolation (docs/design.md): z = γ + β·(γ − γ_prev), β = (τₜ − 1)/τₜ₊₁ from the host (it
 // depends only on the iteration index). Any shape; outputs may alias inputs (same-index read, then write).
 // CPU: f32 and f64; CUDA: f32.
 #include "core/context.h"

@@ -1,5 +1,5 @@
 #pragma once
-// The fused ISTA step of a sparse-coding layer (DESIGN.md §1), one pass over the elements:
+// The fused ISTA step of a sparse-coding layer (docs/design.md), one pass over the elements:
 //   gamma = S_θ(pre),   pre = z + η·(b − G)       (G = DᵀD z, computed by the caller with convolutions)
 // First code (K = 0, and FISTA's γ₀): pass z and G undefined (both); then pre = η·b.
 // η is a (1) tensor on the tensors' device: a learnable parameter, never read on the host. θ is per

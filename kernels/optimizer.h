@@ -1,5 +1,5 @@
 #pragma once
-// Optimizer steps and the clamp projection over a whole ParamArena, one call each (DESIGN.md §8).
+// Optimizer steps and the clamp projection over a whole ParamArena, one call each (docs/design.md).
 // A ParamTable, built once from the arena (and copied once to its GPU), says which elements belong to
 // which parameter with what multipliers; per-step scalars (learning rate, momentum, …) come from the host.
 // The state buffers (SGD velocity, Adam moments) are shaped like the arena's values and start at zero;

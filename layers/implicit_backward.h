@@ -1,5 +1,5 @@
 #pragma once
-// Implicit backward of a converged pursuit (DESIGN §1), for either Gram form: differentiate the fixed point
+// Implicit backward of a converged pursuit (docs/design.md), for either Gram form: differentiate the fixed point
 //   γ = S_θ(γ + η(b − DᵀD γ))
 // instead of the iterations that reached it. On the support Λ of γ (s = sign γ; nonneg: s = 1),
 //   (DᵀD γ)_Λ = b_Λ − (θ/η)·s_Λ,

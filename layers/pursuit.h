@@ -1,5 +1,5 @@
 #pragma once
-// The pursuit module (DESIGN §1): one dictionary and one pursuit step, forward and backward. Every
+// The pursuit module (docs/design.md): one dictionary and one pursuit step, forward and backward. Every
 // sparse-coding layer is a composition of these — the unrolled K-step pursuit (unrolled_pursuit.h), the
 // implicit backward at the fixed point (implicit_backward.h), the per-patch pursuit of SCN — so the maths
 // of Dᵀx, Dγ, DᵀD z and of one thresholded gradient step live here once.

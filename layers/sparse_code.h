@@ -1,5 +1,5 @@
 #pragma once
-// type: sparse_code — a sparse-coding pursuit of DESIGN §1 as one layer:
+// type: sparse_code — a sparse-coding pursuit of docs/design.md as one layer:
 //   b = Dᵀx, γ₀ = S_θ(η·b), then K ISTA or FISTA steps γₜ = S_θ(zₜ + η(b − DᵀD zₜ)), output γ_K,
 // with Dᵀ = conv2d(·, W) and one dictionary W, one θ (per channel or shared) and one η per layer.
 //   pursuit: convolution  DᵀD z = conv2d(conv_transpose2d(z, W), W): the convolutional sparse model

@@ -1,5 +1,5 @@
 #pragma once
-// The unrolled pursuit of DESIGN §1 over one dictionary (either Gram form):
+// The unrolled pursuit of docs/design.md over one dictionary (either Gram form):
 //   b = Dᵀx, γ₀ = S_θ(η·b), then K ISTA or FISTA steps γₜ = S_θ(zₜ + η(b − DᵀD zₜ)), output γ_K,
 // with z₁ = γ₀ and, for FISTA, zₜ = γₜ₋₁ + βₜ(γₜ₋₁ − γₜ₋₂) (βₜ from fista_momenta).
 // Backward is exact reverse mode through the K steps: pursuit_step_backward per step, the FISTA chain
