@@ -41,12 +41,13 @@ TEST(Checkpoint, RoundTripRestoresEveryValueAndTheMetadata) {
   auto a = make_net(1), b = make_net(2);
   ASSERT_NE(a->params().values().to_vector(), b->params().values().to_vector());
   const std::string path = (dir.path / "c.safetensors").string();
-  save_checkpoint(path, *a, {"model: {}\n", 3, 1234, {0.5}, {0.25}});
+  save_checkpoint(path, *a, {"model: {}\n", 3, 1234, {0.5}, {0.25}, -1, {"cat", "dog/wolf", "bird"}});
   CheckpointInfo info = load_checkpoint(path, *b);
   EXPECT_EQ(a->params().values().to_vector(), b->params().values().to_vector());
   EXPECT_EQ(info.epoch, 3);
   EXPECT_EQ(info.step, 1234);
   EXPECT_EQ(info.config, "model: {}\n");
+  EXPECT_EQ(info.class_names, (std::vector<std::string>{"cat", "dog/wolf", "bird"}));  // for scn predict
   // Names and PyTorch layouts.
   SafetensorsFile f = read_safetensors(path);
   ASSERT_NE(f.find("l0.weight"), nullptr);
