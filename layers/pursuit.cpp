@@ -34,22 +34,37 @@ void correlate(Context& ctx, const Dictionary& d, const Tensor& b, const Tensor&
 }
 
 void correlate_backward(Context& ctx, const Dictionary& d, const DictionaryGrads& grads, const Tensor& dx,
-                        const Tensor& db, const Tensor& x) {
+                        const Tensor& db, const Tensor& x, bool accumulate_dx) {
   if (grads.weight.defined()) conv2d_backward_weights(ctx, grads.weight, x, db, d.geometry, 1.0f);
-  if (dx.defined()) conv2d_backward_data(ctx, dx, db, d.weight, d.geometry);
+  if (dx.defined()) conv2d_backward_data(ctx, dx, db, d.weight, d.geometry, accumulate_dx ? 1.0f : 0.0f);
 }
 
 void reconstruct(Context& ctx, const Dictionary& d, const Tensor& image, const Tensor& code) {
   conv2d_backward_data(ctx, image, code, d.weight, d.geometry);
 }
 
+void reconstruct_backward(Context& ctx, const Dictionary& d, const DictionaryGrads& grads, const Tensor& dcode,
+                          bool accumulate, const Tensor& dimage, const Tensor& code) {
+  // image = conv_transpose(code, W): ∂W += conv2d_backward_weights(dimage, code), ∂code = conv2d(dimage, W).
+  if (grads.weight.defined()) conv2d_backward_weights(ctx, grads.weight, dimage, code, d.geometry, 1.0f);
+  if (dcode.defined()) conv2d_forward(ctx, dcode, dimage, d.weight, d.geometry, accumulate ? 1.0f : 0.0f);
+}
+
+namespace {
+// The atoms the Gram operator synthesises with, and where their gradient goes.
+const Tensor& synthesis_of(const Dictionary& d) { return d.synthesis.defined() ? d.synthesis : d.weight; }
+const Tensor& synthesis_grad_of(const Dictionary& d, const DictionaryGrads& g) {
+  return d.synthesis.defined() ? g.synthesis : g.weight;
+}
+}  // namespace
+
 void apply_gram(Context& ctx, const Dictionary& d, const Tensor& G, const Tensor& z, const Tensor& image) {
   if (d.form == GramForm::patch) {
     conv2d_forward(ctx, G, z, d.gram_matrix, kPointwise);
     return;
   }
-  conv2d_backward_data(ctx, image, z, d.weight, d.geometry);  // D z
-  conv2d_forward(ctx, G, image, d.weight, d.geometry);        // Dᵀ(D z)
+  conv2d_backward_data(ctx, image, z, synthesis_of(d), d.geometry);  // S z (tied: D z)
+  conv2d_forward(ctx, G, image, d.weight, d.geometry);               // Dᵀ(S z)
 }
 
 void gram_backward(Context& ctx, const Dictionary& d, const DictionaryGrads& grads, const Tensor& dz,
@@ -61,11 +76,12 @@ void gram_backward(Context& ctx, const Dictionary& d, const DictionaryGrads& gra
     if (dz.defined()) conv2d_backward_data(ctx, dz, dG, d.gram_matrix, kPointwise, beta);
     return;
   }
-  // G = conv(u, W) with u = conv_transpose(z, W): W appears twice.
+  // G = conv(u, W) with u = conv_transpose(z, S): W appears twice when tied (S = W).
+  const Tensor& dsynthesis = synthesis_grad_of(d, grads);
   if (grads.weight.defined()) conv2d_backward_weights(ctx, grads.weight, image, dG, d.geometry, 1.0f);
   conv2d_backward_data(ctx, scratch, dG, d.weight, d.geometry);  // D dG
-  if (grads.weight.defined()) conv2d_backward_weights(ctx, grads.weight, scratch, z, d.geometry, 1.0f);
-  if (dz.defined()) conv2d_forward(ctx, dz, scratch, d.weight, d.geometry, beta);  // DᵀD dG
+  if (dsynthesis.defined()) conv2d_backward_weights(ctx, dsynthesis, scratch, z, d.geometry, 1.0f);
+  if (dz.defined()) conv2d_forward(ctx, dz, scratch, synthesis_of(d), d.geometry, beta);  // SᵀD dG
 }
 
 void form_gram_matrix(Context& ctx, const Dictionary& d) {

@@ -29,6 +29,9 @@ std::vector<float> fista_momenta(int iters);
 // Views of one dictionary's parameters (looked up per call: the arena may move) and how it acts.
 struct Dictionary {
   Tensor weight;       // W: (Co, Ci, k, k)
+  // The atoms D z is synthesised with in the Gram operator, Dᵀ(S z): undefined for the tied DᵀD (S = W).
+  // Untied pursuits (tied: false) set it to the dictionary that coded z (convolution form only).
+  Tensor synthesis;
   Tensor threshold;    // θ, the threshold the step applies: (Co) or (1)
   Tensor step;         // η: (1)
   Tensor gram_matrix;  // patch form: AᵀA as a 1×1 filter (Co, Co, 1, 1), written by form_gram_matrix
@@ -40,6 +43,7 @@ struct Dictionary {
 // Where backward adds gradients; an undefined member is not computed.
 struct DictionaryGrads {
   Tensor weight;       // like Dictionary::weight
+  Tensor synthesis;    // like Dictionary::synthesis, when that is defined
   Tensor threshold;    // like Dictionary::threshold
   Tensor step;         // (1)
   Tensor gram_matrix;  // patch form: ∂L/∂(AᵀA), (Co, Co, 1, 1); finish_gram_backward folds it into `weight`
@@ -47,18 +51,23 @@ struct DictionaryGrads {
 
 // b = Dᵀx.  b: (N, Co, Ho, Wo); x: (N, Ci, H, W)
 void correlate(Context& ctx, const Dictionary& d, const Tensor& b, const Tensor& x);
-// Backward of b = Dᵀx: dx = D db (skipped when undefined), grads.weight += ∂⟨db, Dᵀx⟩/∂W.
+// Backward of b = Dᵀx: dx = D db (skipped when undefined; added to dx when `accumulate_dx`),
+// grads.weight += ∂⟨db, Dᵀx⟩/∂W.
 void correlate_backward(Context& ctx, const Dictionary& d, const DictionaryGrads& grads, const Tensor& dx,
-                        const Tensor& db, const Tensor& x);
+                        const Tensor& db, const Tensor& x, bool accumulate_dx = false);
 // image = D code.  image: (N, Ci, H, W); code: (N, Co, Ho, Wo)
 void reconstruct(Context& ctx, const Dictionary& d, const Tensor& image, const Tensor& code);
+// Backward of image = D code: dcode (+)= Dᵀ dimage (added when `accumulate`), grads.weight += ∂⟨dimage, D code⟩/∂W.
+void reconstruct_backward(Context& ctx, const Dictionary& d, const DictionaryGrads& grads, const Tensor& dcode,
+                          bool accumulate, const Tensor& dimage, const Tensor& code);
 
-// G = DᵀD z. Convolution form: `image` receives D z (backward needs it); patch form: `image` is unused.
+// G = DᵀD z (untied: Dᵀ S z). Convolution form: `image` receives D z (backward needs it); patch form: `image` is unused.
 // G, z: (N, Co, Ho, Wo); image: (N, Ci, H, W) or undefined (patch form)
 void apply_gram(Context& ctx, const Dictionary& d, const Tensor& G, const Tensor& z, const Tensor& image);
 // Backward of G = DᵀD z for ∂L/∂G = dG: dz = DᵀD dG, added to dz when `accumulate_dz` (dz undefined:
 // skipped); the weight term ∂⟨dG, DᵀD z⟩/∂W goes to grads.weight (convolution) or grads.gram_matrix
-// (patch). `image` is the forward's D z; `scratch` is image-sized (convolution form only).
+// (patch); untied, the synthesis term goes to grads.synthesis. `image` is the forward's D z (S z); `scratch`
+// is image-sized (convolution form only).
 void gram_backward(Context& ctx, const Dictionary& d, const DictionaryGrads& grads, const Tensor& dz,
                    bool accumulate_dz, const Tensor& dG, const Tensor& z, const Tensor& image, const Tensor& scratch);
 

@@ -6,6 +6,7 @@ namespace scn {
 
 // Each built-in layer file defines its registration function.
 void register_sparse_code_layer(LayerRegistry& registry);
+void register_ml_pursuit_layer(LayerRegistry& registry);
 void register_basic_layers(LayerRegistry& registry);  // conv, relu, batch_norm, pool, global_avg_pool, linear,
                                                       // dropout, add
 
@@ -37,6 +38,7 @@ void register_builtin_layers() {
   std::call_once(once, [] {
     LayerRegistry& r = LayerRegistry::instance();
     register_sparse_code_layer(r);
+    register_ml_pursuit_layer(r);
     register_basic_layers(r);
   });
 }

@@ -28,6 +28,30 @@ Shape SparseCodeLayer::output_shape(const Shapes& inputs) {
 
 void SparseCodeLayer::register_params(ParamArena& arena, const std::string& node) {
   arena_ = &arena;
+  if (!config_.tied) {
+    // One (W, θ, η) per step, "<node>.sweep<t>.*"; validation allowed only the convolutional absolute form.
+    sweeps_.clear();
+    for (int t = 0; t <= config_.iters; ++t) {
+      const std::string prefix = node + ".sweep" + std::to_string(t);
+      SweepParams p;
+      p.weight = arena.add({prefix + ".weight", Shape{config_.out, in_shape_[0], config_.kernel, config_.kernel}});
+      ParamSpec th{prefix + ".threshold", Shape{config_.threshold_shared ? 1 : config_.out}};
+      th.kind = "thresholds";
+      th.decay_mult = 0.0f;
+      th.trainable = config_.threshold_learn;
+      if (config_.mode == ThresholdMode::two_sided) th.clamp_min = 0.0f;
+      p.threshold = arena.add(th);
+      ParamSpec step{prefix + ".step", Shape{1}};
+      step.kind = "steps";
+      step.decay_mult = 0.0f;
+      step.trainable = config_.step_learn;
+      step.clamp_min = 0.0f;
+      p.step = arena.add(step);
+      sweeps_.push_back(p);
+    }
+    weight_ = sweeps_[0].weight, threshold_ = sweeps_[0].threshold, step_ = sweeps_[0].step;
+    return;
+  }
   ParamSpec w{node + ".weight", Shape{config_.out, in_shape_[0], config_.kernel, config_.kernel}};
   weight_ = arena.add(w);
   ParamSpec th{node + ".threshold", Shape{config_.threshold_shared ? 1 : config_.out}};
@@ -55,6 +79,16 @@ void SparseCodeLayer::register_params(ParamArena& arena, const std::string& node
 }
 
 void SparseCodeLayer::init_params(Context& ctx, uint64_t seed) {
+  if (!config_.tied) {
+    for (size_t t = 0; t < sweeps_.size(); ++t) {
+      config_.init.fill(ctx, param(sweeps_[t].weight), seed + 0x9E3779B97F4A7C15ull * t);
+      fill(ctx, param(sweeps_[t].threshold), static_cast<float>(config_.threshold_init));
+      step_ = sweeps_[t].step;
+      set_step(ctx, config_.step_init);
+    }
+    step_ = sweeps_[0].step;
+    return;
+  }
   config_.init.fill(ctx, param(weight_), seed);
   fill(ctx, param(threshold_), static_cast<float>(config_.threshold_init));
   double eta = config_.step_init;
@@ -91,7 +125,9 @@ int64_t SparseCodeLayer::flops() const {
   const double pixels = static_cast<double>(out_shape_[1] * out_shape_[2]);
   const double conv = pixels * static_cast<double>(config_.out * in_shape_[0] * config_.kernel * config_.kernel);
   const double gram = patch() ? pixels * static_cast<double>(config_.out * config_.out) : 2 * conv;
-  return saturated_count(2 * (conv + gram * static_cast<double>(config_.iters)));
+  // Untied steps correlate the input with their own dictionary: one more convolution each.
+  const double per_step = gram + (config_.tied ? 0 : conv);
+  return saturated_count(2 * (conv + per_step * static_cast<double>(config_.iters)));
 }
 
 int64_t SparseCodeLayer::forward_bytes(const Shapes& inputs, const Shape& output) const {
@@ -169,9 +205,39 @@ double SparseCodeLayer::estimate_lipschitz(Context& ctx, SparseCodeState& s, int
   return lipschitz;
 }
 
+std::vector<Dictionary> SparseCodeLayer::untied_dictionaries() const {
+  std::vector<Dictionary> ds;
+  for (const SweepParams& p : sweeps_) {
+    Dictionary d;
+    d.weight = param(p.weight);
+    d.threshold = param(p.threshold);
+    d.step = param(p.step);
+    d.geometry = conv_params();
+    d.mode = config_.mode;
+    ds.push_back(d);
+  }
+  return ds;
+}
+
+std::vector<DictionaryGrads> SparseCodeLayer::untied_grads() const {
+  std::vector<DictionaryGrads> gs;
+  for (const SweepParams& p : sweeps_) {
+    DictionaryGrads g;
+    g.weight = grad(p.weight);
+    if (config_.threshold_learn) g.threshold = grad(p.threshold);
+    if (config_.step_learn) g.step = grad(p.step);
+    gs.push_back(g);
+  }
+  return gs;
+}
+
 void SparseCodeLayer::forward(Context& ctx, const Tensors& inputs, const Tensor& output, Mode mode,
                               LayerState& state) {
   auto& s = static_cast<SparseCodeState&>(state);
+  if (!config_.tied) {
+    pursuit_.forward(ctx, untied_dictionaries(), inputs.at(0), output, s.tape, is_training(mode));
+    return;
+  }
   Dictionary d = dictionary(ctx, s, true);  // forms AᵀA (patch) once per call
   if (config_.step_auto && is_training(mode)) {
     // η = 1/L with L = ‖D‖² for the current weights, written on the device. One warm-started iteration per
@@ -214,6 +280,11 @@ SparseCodeLayer::PursuitView SparseCodeLayer::last_pursuit(Context& ctx, LayerSt
   SCN_CHECK(!t.codes.empty(), "sparse_code: last_pursuit before a forward");
   const size_t slots = t.codes.size(), K = static_cast<size_t>(config_.iters);
   v.b = t.b;
+  if (!config_.tied) {
+    // The last step's own dictionary and correlation.
+    v.dictionary = untied_dictionaries().back();
+    if (K > 0) v.b = t.untied_b.back();
+  }
   v.last = t.codes[K % slots];
   if (K > 0) v.previous = t.codes[(K - 1) % slots];
   return v;

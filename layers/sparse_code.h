@@ -7,6 +7,7 @@
 //   backward: unrolled    exact reverse mode through the K steps
 //   backward: implicit    differentiate the fixed point on its support (implicit_backward.h)
 //   threshold.form        absolute: θ is the parameter; lasso: the parameter is the lasso weight λ, θ = ηλ
+//   tied: false           LISTA: every step t its own Dₜ, θₜ, ηₜ, γₜ = S_θₜ(zₜ + ηₜ(Dₜᵀx − DₜᵀDₜ₋₁zₜ))
 // The layer is glue — parameters, config, step rule — over the pursuit module (pursuit.h,
 // unrolled_pursuit.h, implicit_backward.h), which holds the maths.
 #include <vector>
@@ -41,6 +42,7 @@ struct SparseCodeConfig {
   bool threshold_shared = false;   // one θ for the layer (SCN) instead of one per channel
   WeightInit init;
   bool recompute = false;          // keep only the input; recompute the iterations in backward
+  bool tied = true;                // false: every step t has its own Dₜ, θₜ, ηₜ (LISTA; unrolled_pursuit.h)
   CoherenceRegularizer regularizer;
 
   static SparseCodeConfig parse(const ConfigNode& node);
@@ -112,6 +114,9 @@ class SparseCodeLayer : public Layer {
   // where backward adds its gradients.
   Dictionary dictionary(Context& ctx, SparseCodeState& s, bool refresh) const;
   DictionaryGrads dictionary_grads(SparseCodeState& s) const;
+  // tied: false — the dictionaries of steps 0 … K and their gradients.
+  std::vector<Dictionary> untied_dictionaries() const;
+  std::vector<DictionaryGrads> untied_grads() const;
   // After a backward sweep: the lasso form's θ-gradient to λ and η, AᵀA's gradient to W, ∂η/∂W.
   void finish_backward(Context& ctx, const Dictionary& d, const DictionaryGrads& g, SparseCodeState& s);
   void implicit_threshold_gradients(Context& ctx, SparseCodeState& s);
@@ -126,7 +131,11 @@ class SparseCodeLayer : public Layer {
   SparseCodeConfig config_;
   UnrolledPursuit pursuit_;
   Shape in_shape_, out_shape_;  // [C, H, W]
-  int weight_ = -1, threshold_ = -1, step_ = -1, power_ = -1;
+  int weight_ = -1, threshold_ = -1, step_ = -1, power_ = -1;  // tied: false — those of step 0
+  struct SweepParams {
+    int weight = -1, threshold = -1, step = -1;
+  };
+  std::vector<SweepParams> sweeps_;  // tied: false — steps 0 … K
 };
 
 }  // namespace scn

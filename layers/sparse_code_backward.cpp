@@ -68,6 +68,10 @@ void SparseCodeLayer::backward(Context& ctx, const Tensors& inputs, const Tensor
 
 void SparseCodeLayer::backward_taped(Context& ctx, const Tensor& x, const Tensor& code, const Tensor& grad_output,
                                      const Tensor& dx, SparseCodeState& s) {
+  if (!config_.tied) {
+    pursuit_.backward(ctx, untied_dictionaries(), untied_grads(), x, grad_output, dx, s.tape);
+    return;
+  }
   const Dictionary d = dictionary(ctx, s, false);  // AᵀA and θ = ηλ as the forward formed them
   const DictionaryGrads g = dictionary_grads(s);
   if (config_.backward == PursuitBackward::implicit) {

@@ -15,7 +15,7 @@ const char* name_of(ThresholdForm f) { return f == ThresholdForm::lasso ? "lasso
 
 SparseCodeConfig SparseCodeConfig::parse(const ConfigNode& node) {
   node.allow_keys(layer_keys({"out", "kernel", "stride", "pad", "iters", "algorithm", "mode", "step", "threshold",
-                              "init", "recompute", "pursuit", "backward", "implicit", "regularizer"}));
+                              "init", "recompute", "pursuit", "backward", "implicit", "regularizer", "tied"}));
   SparseCodeConfig c;
   c.pursuit = node.get_enum("pursuit", "convolution", {"convolution", "patch"}) == "patch" ? GramForm::patch
                                                                                           : GramForm::convolution;
@@ -71,6 +71,16 @@ SparseCodeConfig SparseCodeConfig::parse(const ConfigNode& node) {
     c.implicit.max_iters = static_cast<int>(implicit.get_positive_int("iters", c.implicit.max_iters, kMaxPursuitIters));
     c.implicit.tolerance = implicit.get_positive_double("tolerance", c.implicit.tolerance);
   }
+  c.tied = node.get_bool("tied", true);
+  if (!c.tied) {
+    // Untied steps are plain convolutional LISTA: one learned (W, θ, η) per step.
+    if (patch) node["tied"].fail("tied: false needs pursuit: convolution");
+    if (c.step_auto) node["tied"].fail("tied: false learns a step per iteration: step: auto does not apply");
+    if (c.threshold_form == ThresholdForm::lasso) node["tied"].fail("tied: false needs threshold.form: absolute");
+    if (c.backward == PursuitBackward::implicit) node["tied"].fail("tied: false has no fixed point: backward: implicit does not apply");
+    if (c.recompute) node["tied"].fail("tied: false keeps its iterates: recompute does not apply");
+    if (c.regularizer.on()) node["tied"].fail("tied: false: the coherence regularizer applies to tied dictionaries only");
+  }
   if (c.backward == PursuitBackward::implicit && c.iters == 0)
     node["backward"].fail("backward: implicit differentiates a converged pursuit: it needs iters > 0");
   if (c.backward == PursuitBackward::implicit && c.recompute)
@@ -102,6 +112,7 @@ void SparseCodeConfig::to_yaml(YAML::Node& node) const {
   init.to_yaml(init_node);
   node["init"] = init_node;
   node["recompute"] = recompute;
+  if (!tied) node["tied"] = false;
   regularizer.to_yaml(node);
   if (backward == PursuitBackward::implicit) {
     node["implicit"]["ridge"] = implicit.ridge;

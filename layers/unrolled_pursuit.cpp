@@ -7,14 +7,33 @@
 
 namespace scn {
 
+namespace {
+// Unfolding t's dictionary: untied, it synthesises with the dictionary of unfolding t − 1 (which coded zₜ).
+Dictionary at_unfolding(const std::vector<Dictionary>& ds, int t) {
+  if (ds.size() == 1) return ds[0];
+  Dictionary d = ds[static_cast<size_t>(t)];
+  if (t > 0) d.synthesis = ds[static_cast<size_t>(t - 1)].weight;
+  return d;
+}
+DictionaryGrads grads_at_unfolding(const std::vector<DictionaryGrads>& gs, int t) {
+  if (gs.size() == 1) return gs[0];
+  DictionaryGrads g = gs[static_cast<size_t>(t)];
+  if (t > 0) g.synthesis = gs[static_cast<size_t>(t - 1)].weight;
+  return g;
+}
+}  // namespace
+
 UnrolledPursuit::UnrolledPursuit(int iters, PursuitAlgorithm algorithm)
     : iters_(iters), algorithm_(algorithm),
       momenta_(algorithm == PursuitAlgorithm::fista ? fista_momenta(iters)
                                                     : std::vector<float>(static_cast<size_t>(iters) + 1, 0.0f)) {}
 
-void UnrolledPursuit::forward(Context& ctx, const Dictionary& d, const Tensor& x, const Tensor& output,
+void UnrolledPursuit::forward(Context& ctx, const std::vector<Dictionary>& ds, const Tensor& x, const Tensor& output,
                               PursuitTape& tape, bool keep) const {
   const int K = iters_;
+  SCN_CHECK(ds.size() == 1 || ds.size() == static_cast<size_t>(K) + 1, "unrolled pursuit: ", ds.size(),
+            " dictionaries for ", K, " steps");
+  const bool untied = ds.size() > 1;
   const Device dev = x.device();
   const DType dt = x.dtype();
   const Shape code = output.shape();
@@ -33,12 +52,15 @@ void UnrolledPursuit::forward(Context& ctx, const Dictionary& d, const Tensor& x
   tape.steps.resize(kept);
   tape.point_buffers.resize(kept);
   ensure_tensor(tape.b, code, dt, dev);
-  correlate(ctx, d, tape.b, x);
-  first_code_forward(ctx, d, tape.codes[slot(0)], tape.b);
+  correlate(ctx, ds[0], tape.b, x);
+  first_code_forward(ctx, ds[0], tape.codes[slot(0)], tape.b);
+  tape.untied_b.resize(untied ? kept : 0);
   for (int t = 1; t <= K; ++t) {
-    PursuitStep& step = tape.steps[keep ? static_cast<size_t>(t - 1) : 0];
+    const size_t index = keep ? static_cast<size_t>(t - 1) : 0;
+    PursuitStep& step = tape.steps[index];
+    const Dictionary d = at_unfolding(ds, t);
     if (extrapolates(t)) {
-      Tensor& point = tape.point_buffers[keep ? static_cast<size_t>(t - 1) : 0];
+      Tensor& point = tape.point_buffers[index];
       ensure_tensor(point, code, dt, dev);
       fista_extrapolate_forward(ctx, point, tape.codes[slot(t - 1)], tape.codes[slot(t - 2)], momenta_[t]);
       step.point = point;
@@ -51,13 +73,23 @@ void UnrolledPursuit::forward(Context& ctx, const Dictionary& d, const Tensor& x
       step.image = Tensor();
     }
     ensure_tensor(step.gram, code, dt, dev);
-    pursuit_step_forward(ctx, d, tape.codes[slot(t)], tape.b, step);
+    const Tensor* b = &tape.b;
+    if (untied) {
+      ensure_tensor(tape.untied_b[index], code, dt, dev);
+      correlate(ctx, d, tape.untied_b[index], x);  // Dₜᵀx
+      b = &tape.untied_b[index];
+    }
+    pursuit_step_forward(ctx, d, tape.codes[slot(t)], *b, step);
   }
 }
 
-void UnrolledPursuit::backward(Context& ctx, const Dictionary& d, const DictionaryGrads& grads, const Tensor& x,
-                               const Tensor& grad_output, const Tensor& dx, PursuitTape& tape) const {
+void UnrolledPursuit::backward(Context& ctx, const std::vector<Dictionary>& ds,
+                               const std::vector<DictionaryGrads>& grads, const Tensor& x, const Tensor& grad_output,
+                               const Tensor& dx, PursuitTape& tape, bool accumulate_dx) const {
   const int K = iters_;
+  SCN_CHECK(grads.size() == ds.size(), "unrolled pursuit: ", grads.size(), " gradients for ", ds.size(),
+            " dictionaries");
+  const bool untied = ds.size() > 1;
   const Shape code = grad_output.shape();
   const DType dt = x.dtype();
   const Device dev = x.device();
@@ -70,18 +102,28 @@ void UnrolledPursuit::backward(Context& ctx, const Dictionary& d, const Dictiona
     tape.dcodes[t].zero_();
   }
   tape.dcodes[K] = grad_output;
+  bool dx_written = accumulate_dx;
   for (int t = K; t >= 1; --t) {
-    const Tensor& dz = pursuit_step_backward(ctx, d, grads, tape.db, tape.dcodes[t], tape.b,
-                                             tape.steps[static_cast<size_t>(t - 1)], tape.scratch);
+    const Dictionary d = at_unfolding(ds, t);
+    const DictionaryGrads g = grads_at_unfolding(grads, t);
+    const size_t index = static_cast<size_t>(t - 1);
+    const Tensor& b = untied ? tape.untied_b[index] : tape.b;
+    const Tensor& dz = pursuit_step_backward(ctx, d, g, tape.db, tape.dcodes[t], b, tape.steps[index], tape.scratch);
     if (extrapolates(t)) {
       // zₜ = γₜ₋₁ + βₜ(γₜ₋₁ − γₜ₋₂).
       fista_extrapolate_backward(ctx, tape.dcodes[t - 1], tape.dcodes[t - 2], dz, momenta_[t], true, true);
     } else {
       axpy(ctx, tape.dcodes[t - 1], 1.0f, dz);  // zₜ = γₜ₋₁
     }
+    if (untied) {
+      // bₜ = Dₜᵀx is this step's own: pass its gradient on now and reuse db.
+      correlate_backward(ctx, d, g, dx, tape.db, x, dx_written);
+      dx_written = true;
+      tape.db.zero_();
+    }
   }
-  first_code_backward(ctx, d, grads, tape.db, tape.dcodes[0], tape.b, tape.scratch);
-  correlate_backward(ctx, d, grads, dx, tape.db, x);
+  first_code_backward(ctx, ds[0], grads[0], tape.db, tape.dcodes[0], tape.b, tape.scratch);
+  correlate_backward(ctx, ds[0], grads[0], dx, tape.db, x, dx_written);
 }
 
 }  // namespace scn

@@ -14,6 +14,8 @@ namespace scn {
 struct WeightInit {
   std::string type = "normal";  // normal | kaiming | uniform (PyTorch's default for Conv2d/Linear) | scn (std 1/fan_in)
   double std = -1;              // normal: standard deviation; < 0 = auto = 1/sqrt(fan_in)
+  double gain = 1;              // multiplies the standard deviation (uniform: the bound), e.g. the ML-ISTA
+                                // code's 0.1/sqrt(fan_in) dictionaries
   static WeightInit parse(const ConfigNode& node, const std::string& default_type = "normal");
   void to_yaml(YAML::Node& node) const;
   // Fills w, whose fan-in is the product of all dimensions but the first.

@@ -257,7 +257,7 @@ std::string Net::summary() const {
   std::map<std::string, int64_t> per_node;
   for (const ParamSpec& s : arena_.specs()) {
     if (s.kind != "weights") continue;
-    per_node[s.name.substr(0, s.name.rfind('.'))] += s.shape.numel();
+    per_node[s.name.substr(0, s.name.find('.'))] += s.shape.numel();  // node names hold no '.'
   }
   std::vector<std::vector<std::string>> rows{{"node", "type", "output", "params", "FLOPs", "details"}};
   for (const NetNode& n : nodes_)
@@ -268,6 +268,8 @@ std::string Net::summary() const {
   os << "parameters (dictionaries, weights and biases): " << with_thousands(c.weights) << "\n"
      << "also: thresholds " << with_thousands(c.thresholds) << ", steps " << with_thousands(c.steps)
      << ", batch-norm affine " << with_thousands(c.norm) << ", buffers (running statistics, power-iteration vectors) " << with_thousands(c.statistics)
+     << "\n"
+     << "trainable parameters in all (thresholds and steps included): " << with_thousands(c.trainable)
      << "\n"
      << "FLOPs per image (forward): " << with_thousands(flops()) << "\n";
   return os.str();

@@ -144,6 +144,8 @@ COMMON_KEYS = {"type", "name", "inputs"}
 LAYER_KEYS = {
     "sparse_code": {"out", "kernel", "stride", "pad", "iters", "algorithm", "mode", "step", "threshold", "init",
                     "recompute", "pursuit", "backward", "implicit", "regularizer"},
+    "ml_pursuit": {"algorithm", "layers", "iters", "tied", "back_project", "mode", "step", "threshold", "init",
+                   "backward"},
     "conv": {"out", "kernel", "stride", "pad", "bias", "init", "regularizer"},
     "relu": set(),
     "batch_norm": {"affine", "momentum", "eps"},
@@ -204,6 +206,31 @@ def with_defaults(layer, where):
         c["default_init"] = "scn" if patch else "normal"
         if c["backward"] == "implicit" and c["iters"] == 0:
             raise ConfigError(f"{where}.backward: implicit needs iters > 0")
+    if t == "ml_pursuit":
+        algorithms = ("ml_ista", "ml_fista", "ml_lista", "lbp")
+        c.setdefault("algorithm", "ml_ista")
+        if c["algorithm"] not in algorithms:
+            raise ConfigError(f"{where}.algorithm: expected one of {', '.join(algorithms)}")
+        c.setdefault("iters", 0)
+        c.setdefault("tied", True)
+        c.setdefault("back_project", c["algorithm"] != "lbp")
+        c.setdefault("mode", "nonneg")
+        c.setdefault("init", None)
+        if c.get("backward", "unrolled") != "unrolled":
+            raise ConfigError(f"{where}.backward: expected unrolled")
+        if not c.get("layers"):
+            raise ConfigError(f"{where}.layers: expected a list of dictionaries {{out, kernel, stride, pad}}")
+        layers = []
+        for j, d in enumerate(c["layers"]):
+            unknown = set(d) - {"out", "kernel", "stride", "pad"}
+            if unknown or "out" not in d:
+                raise ConfigError(f"{where}.layers[{j}]: expected {{out, kernel, stride, pad}}, got {sorted(d)}")
+            d = {"kernel": 3, "stride": 1, **d}
+            d.setdefault("pad", d["kernel"] // 2)
+            layers.append(d)
+        c["layers"] = layers
+        c["step"] = {"init": 1.0, "learn": c["algorithm"] != "ml_lista" and c["tied"], **(c.get("step") or {})}
+        c["threshold"] = {"init": 0.0, "learn": True, **(c.get("threshold") or {})}
     if t == "conv":
         c.setdefault("bias", True)
     if t == "linear":

@@ -6,6 +6,7 @@ import torch.nn as nn
 
 from .config import LAYER_KEYS, ConfigError, expand_model, with_defaults
 from .layers import Add, BatchNorm, Conv, GlobalAvgPool, Linear, Pool
+from .ml_pursuit import MlPursuit
 from .safetensors_io import read_safetensors
 from .sparse_code import PatchSparseCode, SparseCode, SparseCodeBase, conv_output_size, d_conv2d_input
 
@@ -51,7 +52,7 @@ class Net(nn.Module):
                 src = [names[n] for n in inputs]
             in_shape = shapes[src[0]]
             t = c["type"]
-            if t in ("sparse_code", "conv", "pool", "global_avg_pool") and len(in_shape) != 3:
+            if t in ("sparse_code", "ml_pursuit", "conv", "pool", "global_avg_pool") and len(in_shape) != 3:
                 raise ConfigError(f"{w}: {t} expects a [C, H, W] input, got {list(in_shape)}")
             try:
                 if t == "sparse_code":
@@ -59,6 +60,9 @@ class Net(nn.Module):
                         SparseCode(in_shape, c, op, init)
                     out_shape = m.out_shape
                     self.sparse_layers.append(m)
+                elif t == "ml_pursuit":
+                    m = MlPursuit(in_shape, c, op, init)
+                    out_shape = m.out_shape
                 elif t == "conv":
                     m = Conv(in_shape, c, init)
                     out_shape = (c["out"],) + tuple(
@@ -125,7 +129,7 @@ class Net(nn.Module):
     def scn_tensors(self):
         """(scn name, tensor, module, attribute) for every parameter and state tensor scn keeps."""
         for name, m in zip(self.names, self.nodes):
-            if isinstance(m, BatchNorm):
+            if hasattr(m, "named_scn_tensors"):   # batch norm, ml_pursuit: tensors named as scn does
                 for attr, t in m.named_scn_tensors():
                     yield f"{name}.{attr}", t, m, attr
                 continue
@@ -174,7 +178,7 @@ class Net(nn.Module):
         """Elements per scn group: weights (dictionaries, weights, biases), thresholds, steps, norm, statistics."""
         c = {"weights": 0, "thresholds": 0, "steps": 0, "norm": 0, "statistics": 0}
         for m in self.nodes:
-            if isinstance(m, BatchNorm):
+            if hasattr(m, "counts"):
                 for k, v in m.counts().items():
                     c[k] += v
                 continue
@@ -187,6 +191,11 @@ class Net(nn.Module):
     def param_groups(self, weight_decay):
         decay, no_decay = [], []
         for m in self.nodes:
+            if hasattr(m, "decay_groups"):
+                d, n = m.decay_groups()
+                decay += d
+                no_decay += n
+                continue
             params = dict(m.bn.named_parameters()) if isinstance(m, BatchNorm) else {
                 n: getattr(m, n, None) for n in getattr(m, "kinds", {})}
             for name, p in params.items():
@@ -196,8 +205,9 @@ class Net(nn.Module):
 
     def project(self):
         """scn's projections after an optimizer step (λ ≥ 0, two-sided θ ≥ 0, η ≥ 0)."""
-        for m in self.sparse_layers:
-            m.project()
+        for m in self.nodes:
+            if hasattr(m, "project"):
+                m.project()
 
     def set_batch_statistics(self, on):
         """Evaluation with each batch's own batch-norm statistics (scn eval --bn batch) or the running ones."""

@@ -77,21 +77,22 @@ def fista_momenta(iters, fista=True, single=True):
 
 def init_weight(w, init, default_type):
     """scn's initialisations (layers/weight_init.cpp): normal (std auto = 1/sqrt(fan_in)), kaiming, uniform,
-    scn (normal with std 1/fan_in)."""
+    scn (normal with std 1/fan_in); `gain` multiplies the std (uniform: the bound)."""
     init = init or {}
     kind = init.get("type", default_type)
+    gain = float(init.get("gain", 1.0))
     fan_in = max(w[0].numel(), 1)
     with torch.no_grad():
         if kind == "uniform":
-            bound = 1.0 / math.sqrt(fan_in)
+            bound = gain / math.sqrt(fan_in)
             w.uniform_(-bound, bound)
         elif kind == "kaiming":
-            w.normal_(0.0, math.sqrt(2.0 / fan_in))
+            w.normal_(0.0, gain * math.sqrt(2.0 / fan_in))
         elif kind == "scn":
-            w.normal_(0.0, 1.0 / fan_in)
+            w.normal_(0.0, gain / fan_in)
         else:
             std = init.get("std", "auto")
-            w.normal_(0.0, 1.0 / math.sqrt(fan_in) if std == "auto" else float(std))
+            w.normal_(0.0, gain * (1.0 / math.sqrt(fan_in) if std == "auto" else float(std)))
 
 
 def shrink(z, theta, two_sided):

@@ -22,6 +22,11 @@ const std::map<std::string, int64_t>& documented_counts() {
       {"cifar10/cnn1.yaml", 173882},   {"cifar100/cscn1.yaml", 179732}, {"cifar100/cscn2.yaml", 358932},
       {"cifar100/cscn4.yaml", 717332}, {"fashion_mnist/scn1.yaml", 173594},
       {"quickstart.yaml", 103978},
+      // The ML-ISTA paper's models (weights only; with thresholds and steps, table below).
+      {"cifar10/cnn.yaml", 4005642},   {"cifar10/ml_ista.yaml", 4005642}, {"cifar10/ml_fista.yaml", 4005642},
+      {"cifar10/ml_lista.yaml", 4171018}, {"cifar10/lbp.yaml", 4005642},  {"cifar10/all_free.yaml", 4997898},
+      {"mnist/cnn.yaml", 604298},      {"mnist/ml_ista.yaml", 604298},   {"mnist/ml_fista.yaml", 604298},
+      {"mnist/ml_lista.yaml", 1203466}, {"mnist/lbp.yaml", 604298},     {"mnist/all_free.yaml", 4199306},
       {"cifar10/scn1.yaml", 173882},   {"cifar10/scn2.yaml", 347322},   {"cifar10/scn4.yaml", 694202},
       {"cifar100/scn1.yaml", 179732},  {"cifar100/scn2.yaml", 358932},  {"cifar100/scn4.yaml", 717332},
   };
@@ -52,6 +57,22 @@ TEST(Configs, EveryFileParsesBuildsAndHasItsDocumentedCount) {
     auto it = documented_counts().find(f);
     ASSERT_NE(it, documented_counts().end());
     EXPECT_EQ(net->param_counts().weights, it->second);
+  }
+}
+
+// The trainable parameters of the ML-ISTA paper's models as counted in its code (jsulam/ml-ista): every
+// nn.Parameter, the thresholds bᵢ and steps cᵢ included.
+TEST(Configs, TheMlIstaModelsHaveTheAnchorsParameterCounts) {
+  const std::map<std::string, int64_t> trainable = {
+      {"cifar10/cnn.yaml", 4005869},  {"cifar10/ml_ista.yaml", 4005869}, {"cifar10/ml_fista.yaml", 4005869},
+      {"cifar10/ml_lista.yaml", 4171242}, {"cifar10/lbp.yaml", 4005869}, {"cifar10/all_free.yaml", 4999466},
+      {"mnist/cnn.yaml", 604909},      {"mnist/ml_ista.yaml", 604909},   {"mnist/ml_fista.yaml", 604909},
+      {"mnist/ml_lista.yaml", 1204074}, {"mnist/lbp.yaml", 604909},     {"mnist/all_free.yaml", 4203562},
+  };
+  for (const auto& [file, count] : trainable) {
+    SCOPED_TRACE(file);
+    auto net = Net::build(RunConfig::load(path_of(file)).model);
+    EXPECT_EQ(net->param_counts().trainable, count);
   }
 }
 
