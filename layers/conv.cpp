@@ -80,7 +80,7 @@ class ConvLayer : public Layer {
     c_.regularizer.to_yaml(n);
   }
   std::optional<DictionaryInfo> dictionary_info() const override {
-    return DictionaryInfo{weight_, c_.stride, c_.pad, false, 0};
+    return DictionaryInfo{weight_, c_.stride, c_.pad, false, 0, -1, ""};
   }
   void add_regularizer_gradient(Context& ctx) override { c_.regularizer.add_gradient(ctx, grad(weight_), param(weight_)); }
   double regularizer_value(Context& ctx) const override { return c_.regularizer.value(ctx, param(weight_)); }

@@ -37,6 +37,10 @@ struct DictionaryInfo {
   int stride = 1, pad = 0;
   bool per_patch = false;   // SCN's patch pursuit: every pixel's code is its own lasso over the k×k patch
   int iters = 0;            // pursuit steps after the first code (0: thresholding, and every conv layer)
+  // A block of several dictionaries (ml_pursuit): which one, and its name after the node's ("layer2"); the
+  // code it makes is Layer::code_of(state, part) rather than a node's output.
+  int part = -1;
+  std::string label;
 };
 
 struct LayerState {
@@ -89,6 +93,13 @@ class Layer {
   virtual int arity() const { return 1; }
   // Set for layers whose weights are a dictionary (after register_params).
   virtual std::optional<DictionaryInfo> dictionary_info() const { return std::nullopt; }
+  // Every dictionary of the layer: dictionary_info()'s, or a block's several.
+  virtual std::vector<DictionaryInfo> dictionary_infos() const {
+    const std::optional<DictionaryInfo> info = dictionary_info();
+    return info ? std::vector<DictionaryInfo>{*info} : std::vector<DictionaryInfo>{};
+  }
+  // A block's code of dictionary `part` after the last forward with `state` (a view).
+  virtual Tensor code_of(const LayerState& state, int part) const { (void)state, (void)part; return Tensor(); }
 
   // Penalties on the parameters alone (`regularizer:`): adds their gradient into the arena's gradients
   // (once per training step, after backward), and their value, read on the host (logs and checks).

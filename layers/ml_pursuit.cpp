@@ -128,6 +128,22 @@ std::vector<Tensor> MlPursuitLayer::codes(const LayerState& state) const {
   return pursuit_.final_codes(static_cast<const MlPursuitState&>(state).tape);
 }
 
+std::vector<DictionaryInfo> MlPursuitLayer::dictionary_infos() const {
+  std::vector<DictionaryInfo> out;
+  const int last = config_.sweeps_of_parameters() - 1;
+  for (size_t i = 0; i < config_.layers.size(); ++i) {
+    DictionaryInfo d;
+    d.weight = params_of(last, i).weight;
+    d.stride = config_.layers[i].stride;
+    d.pad = config_.layers[i].pad;
+    d.iters = config_.iters;
+    d.part = static_cast<int>(i);
+    d.label = "layer" + std::to_string(i + 1);
+    out.push_back(d);
+  }
+  return out;
+}
+
 double MlPursuitLayer::conv_flops(size_t i) const {
   const MlPursuitConfig::Dict& d = config_.layers[i];
   const Shape& out = shapes_[i + 1];

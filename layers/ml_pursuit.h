@@ -60,6 +60,10 @@ class MlPursuitLayer : public Layer {
   std::string describe() const override;
   void to_yaml(YAML::Node& node) const override { config_.to_yaml(node); }
 
+  // Each dictionary as the analysis reads it: the last sweep's (which made the final codes), codes from the state.
+  std::vector<DictionaryInfo> dictionary_infos() const override;
+  Tensor code_of(const LayerState& state, int part) const override { return codes(state).at(static_cast<size_t>(part)); }
+
   const MlPursuitConfig& config() const { return config_; }
   // Every layer's code after the last forward with `state`, shallowest first (views).
   std::vector<Tensor> codes(const LayerState& state) const;

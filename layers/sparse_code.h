@@ -85,7 +85,7 @@ class SparseCodeLayer : public Layer {
   std::string describe() const override;
   void to_yaml(YAML::Node& node) const override { config_.to_yaml(node); }
   std::optional<DictionaryInfo> dictionary_info() const override {
-    return DictionaryInfo{weight_, config_.stride, config_.pad, patch(), config_.iters};
+    return DictionaryInfo{weight_, config_.stride, config_.pad, patch(), config_.iters, -1, ""};
   }
   void add_regularizer_gradient(Context& ctx) override {
     config_.regularizer.add_gradient(ctx, grad(weight_), param(weight_));

@@ -25,6 +25,8 @@ std::vector<Target> dictionary_targets(const Net& net) {
   const auto& nodes = net.nodes();
   std::vector<Target> targets;
   for (size_t i = 0; i < nodes.size(); ++i) {
+    for (const DictionaryInfo& part : nodes[i].layer->dictionary_infos())
+      if (part.part >= 0) targets.push_back(Target{static_cast<int>(i), static_cast<int>(i), part});
     const auto info = nodes[i].layer->dictionary_info();
     if (!info) continue;
     Target t{static_cast<int>(i), static_cast<int>(i), *info};
@@ -37,6 +39,18 @@ std::vector<Target> dictionary_targets(const Net& net) {
     targets.push_back(t);
   }
   return targets;
+}
+
+// "<node>" or, for one dictionary of a block, "<node>.<label>".
+std::string target_name(const Net& net, const Target& t) {
+  const std::string& node = net.nodes()[static_cast<size_t>(t.node)].name;
+  return t.info.part >= 0 ? node + "." + t.info.label : node;
+}
+
+// The code a dictionary made in the last forward: node `code_node`'s output, or part `part` of that block.
+Tensor code_in(const Net& net, int code_node, int part) {
+  const NetNode& n = net.nodes()[static_cast<size_t>(code_node)];
+  return part >= 0 ? n.layer->code_of(*n.state, part) : n.output;
 }
 
 // Σ_p ‖y_p‖² over the k×k patches y_p of x that the patch pursuit codes: every pixel counted once per patch
@@ -164,9 +178,9 @@ NetAnalysis analyze_net(Context& ctx, Net& net, BatchSource& source, int64_t ima
   for (const Target& t : targets) {
     LayerAnalysis l;
     const NetNode& node = net.nodes()[static_cast<size_t>(t.node)];
-    l.node = node.name;
+    l.node = target_name(net, t);
     l.type = node.type;
-    l.code_node = net.nodes()[static_cast<size_t>(t.code_node)].name;
+    l.code_node = t.info.part >= 0 ? l.node : net.nodes()[static_cast<size_t>(t.code_node)].name;
     l.per_patch = t.info.per_patch;
     l.coherence = dictionary_coherence(ctx, net.params().value(t.info.weight), t.info.stride);
     l.mu = l.per_patch ? l.coherence.patch : l.coherence.mutual;
@@ -186,8 +200,7 @@ NetAnalysis analyze_net(Context& ctx, Net& net, BatchSource& source, int64_t ima
     for (size_t i = 0; i < targets.size(); ++i) {
       const Target& t = targets[i];
       const LayerAnalysis& l = result.layers[i];
-      const NetNode& code_node = net.nodes()[static_cast<size_t>(t.code_node)];
-      add_codes(ctx, code_node.output, l.stripe_width, l.uniqueness, l.stability, acc[i]);
+      add_codes(ctx, code_in(net, t.code_node, t.info.part), l.stripe_width, l.uniqueness, l.stability, acc[i]);
       if (!l.has_pursuit) continue;
       const NetNode& node = net.nodes()[static_cast<size_t>(t.node)];
       const int src = node.inputs.at(0);
@@ -224,8 +237,7 @@ NetAnalysis analyze_net(Context& ctx, Net& net, BatchSource& source, int64_t ima
 std::vector<std::pair<std::string, Coherence>> dictionary_coherences(Context& ctx, const Net& net) {
   std::vector<std::pair<std::string, Coherence>> out;
   for (const Target& t : dictionary_targets(net))
-    out.emplace_back(net.nodes()[static_cast<size_t>(t.node)].name,
-                     dictionary_coherence(ctx, net.params().value(t.info.weight), t.info.stride));
+    out.emplace_back(target_name(net, t), dictionary_coherence(ctx, net.params().value(t.info.weight), t.info.stride));
   return out;
 }
 
@@ -235,12 +247,12 @@ namespace scn {
 
 CodeSparsityMeter::CodeSparsityMeter(const Net& net) {
   for (const Target& t : dictionary_targets(net))
-    codes_.push_back({net.nodes()[static_cast<size_t>(t.node)].name, t.code_node, 0, 0, Tensor()});
+    codes_.push_back({target_name(net, t), t.code_node, t.info.part, 0, 0, Tensor()});
 }
 
 void CodeSparsityMeter::add(Context& ctx, const Net& net) {
   for (Code& c : codes_) {
-    const Tensor& code = net.nodes()[static_cast<size_t>(c.code_node)].output;
+    const Tensor code = code_in(net, c.code_node, c.part);
     ensure_tensor(c.counts, Shape{code.size(1)}, code.dtype(), code.device());
     nnz_per_channel(ctx, c.counts, code);
     for (double v : c.counts.to_vector()) c.nonzeros += v;

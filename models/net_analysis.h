@@ -67,7 +67,7 @@ class CodeSparsityMeter {
   void add(Context& ctx, const Net& net);  // after a forward
   nlohmann::json fractions() const;         // {"<node>": fraction, ...}
  private:
-  struct Code { std::string node; int code_node; double nonzeros = 0, elements = 0; Tensor counts; };
+  struct Code { std::string node; int code_node, part; double nonzeros = 0, elements = 0; Tensor counts; };
   std::vector<Code> codes_;
 };
 

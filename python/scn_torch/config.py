@@ -143,7 +143,7 @@ def expand_model(model, known_types=None, where="model"):
 COMMON_KEYS = {"type", "name", "inputs"}
 LAYER_KEYS = {
     "sparse_code": {"out", "kernel", "stride", "pad", "iters", "algorithm", "mode", "step", "threshold", "init",
-                    "recompute", "pursuit", "backward", "implicit", "regularizer"},
+                    "recompute", "pursuit", "backward", "implicit", "regularizer", "tied"},
     "ml_pursuit": {"algorithm", "layers", "iters", "tied", "back_project", "mode", "step", "threshold", "init",
                    "backward"},
     "conv": {"out", "kernel", "stride", "pad", "bias", "init", "regularizer"},
@@ -188,6 +188,9 @@ def with_defaults(layer, where):
         c.setdefault("algorithm", "fista")
         c.setdefault("mode", "nonneg")
         c.setdefault("recompute", False)
+        if c.get("tied", True) is not True:
+            raise ConfigError(f"{where}.tied: false (untied LISTA steps) is not in scn_torch yet; type: ml_pursuit "
+                              f"with tied: false is")
         if c["algorithm"] not in ("ista", "fista"):
             raise ConfigError(f"{where}.algorithm: expected ista or fista")
         if c["mode"] not in ("nonneg", "two_sided"):

@@ -111,3 +111,49 @@ TEST(NetAnalysis, MoreIterationsOfTheSamePursuitLowerTheObjective) {
 
 }  // namespace
 }  // namespace scn
+
+namespace scn {
+namespace {
+
+// A joint pursuit is several dictionaries in one node: each is analysed on its own ("l0.layer1", …), from the
+// code the pursuit made for it; the deepest is the node's output.
+TEST(NetAnalysis, FindsEveryDictionaryOfAJointPursuit) {
+  Context& ctx = Context::get(Device::cpu());
+  const char* yaml = R"(model:
+  input: [2, 11, 9]
+  classes: 3
+  layers:
+    - {type: ml_pursuit, algorithm: ml_fista, iters: 2, layers: [{out: 6, kernel: 3}, {out: 5, kernel: 3, stride: 2}]}
+    - {type: global_avg_pool}
+    - {type: linear, out: 3}
+)";
+  auto net = Net::build(ConfigNode::load_string(yaml, "joint.yaml")["model"]);
+  net->initialize(Device::cpu(), 11);
+  const Dataset data = random_images(5);
+  BatchSource source(data, Device::cpu(), {0.5, 0.5}, {0.3, 0.3}, AugmentParams{}, 1, false);
+  const NetAnalysis a = analyze_net(ctx, *net, source, 5, 5);
+  ASSERT_EQ(a.layers.size(), 2u);
+  EXPECT_EQ(a.layers[0].node, "l0.layer1");
+  EXPECT_EQ(a.layers[1].node, "l0.layer2");
+  EXPECT_EQ(a.layers[1].stripe_width, 3);  // ⌊2·2/2⌋ + 1 at stride 2
+  const Coherence direct = dictionary_coherence(ctx, net->params().value(net->params().find("l0.layer2.weight")), 2);
+  EXPECT_DOUBLE_EQ(a.layers[1].coherence.mutual, direct.mutual);
+  // The deepest code is the node's output: count it directly.
+  Tensor x, y;
+  source.start_epoch(0);
+  source.batch(ctx, 0, 5, x, y);
+  net->forward(ctx, x, Mode::eval);
+  const std::vector<double> v = net->nodes()[0].output.to_vector();
+  double nonzeros = 0;
+  for (double e : v) nonzeros += e != 0;
+  EXPECT_DOUBLE_EQ(a.layers[1].nonzero_fraction, nonzeros / static_cast<double>(v.size()));
+  EXPECT_GT(a.layers[0].nonzero_fraction, 0.02);
+  EXPECT_LT(a.layers[0].nonzero_fraction, 0.98);
+  EXPECT_EQ(a.layers[0].per_channel.size(), 6u);
+  CodeSparsityMeter meter(*net);
+  meter.add(ctx, *net);
+  EXPECT_DOUBLE_EQ(meter.fractions()["l0.layer1"].get<double>(), a.layers[0].nonzero_fraction);
+}
+
+}  // namespace
+}  // namespace scn

@@ -18,8 +18,10 @@ The net is python/scn_torch's (this tree's python/, else an installed scn_torch)
 type, the sparse-coding layers exactly as scn computes them in training and in evaluation, both pursuits
 (python/scn_torch/sparse_code.py states the maths: unrolled ISTA/FISTA with Beck–Teboulle momenta, `step:
 auto` with ∂η/∂W, `threshold.form: lasso`, the patch pursuit's per-pixel FISTA as one GEMM per step and its
-implicit backward as a torch.autograd.Function). Not emulated: `backward: implicit` for the convolutional
-pursuit (an error says so), `recompute: true` and `regularizer` (warnings).
+implicit backward as a torch.autograd.Function), and the joint multi-layer pursuits of `type: ml_pursuit`
+(python/scn_torch/ml_pursuit.py: ML-ISTA, ML-FISTA, ML-LISTA, LBP, untied sweeps). Not emulated: `backward:
+implicit` for the convolutional pursuit and `tied: false` on sparse_code (errors say so), `recompute: true`
+and `regularizer` (warnings).
 
 Modes besides the plain measurement:
   --vs-scn        measure the config(s) in PyTorch and in scn (`scn profile`, same batch, steps and
