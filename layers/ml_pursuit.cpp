@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "kernels/elementwise.h"
+#include "layers/pursuit_params.h"
 #include "layers/registry.h"
 
 namespace scn {
@@ -39,18 +40,10 @@ void MlPursuitLayer::register_params(ParamArena& arena, const std::string& node)
       DictParams p;
       p.weight = arena.add({prefix + ".weight", w});
       if (config_.has_encoder()) p.encoder = arena.add({prefix + ".encoder", w});
-      ParamSpec th{prefix + ".threshold", Shape{d.out}};
-      th.kind = "thresholds";
-      th.decay_mult = 0.0f;
-      th.trainable = config_.threshold_learn;
-      if (config_.mode == ThresholdMode::two_sided) th.clamp_min = 0.0f;
-      p.threshold = arena.add(th);
-      // The anchor's step cᵢ is unconstrained; no projection.
-      ParamSpec step{prefix + ".step", Shape{1}};
-      step.kind = "steps";
-      step.decay_mult = 0.0f;
-      step.trainable = config_.step_learn;
-      p.step = arena.add(step);
+      p.threshold = arena.add(threshold_spec(prefix + ".threshold", d.out, config_.threshold_learn,
+                                             config_.mode == ThresholdMode::two_sided));
+      // The anchor's step cᵢ is unconstrained: no projection.
+      p.step = arena.add(step_spec(prefix + ".step", config_.step_learn, false));
       params_.push_back(p);
     }
   }
@@ -64,9 +57,7 @@ void MlPursuitLayer::init_params(Context& ctx, uint64_t seed) {
     config_.init.fill(ctx, param(p.weight), next_seed());
     if (p.encoder >= 0) config_.init.fill(ctx, param(p.encoder), next_seed());
     fill(ctx, param(p.threshold), static_cast<float>(config_.threshold_init));
-    const Tensor step = param(p.step);
-    if (step.dtype() == DType::f64 && step.device().is_cpu()) step.data<double>()[0] = config_.step_init;
-    else fill(ctx, step, static_cast<float>(config_.step_init));
+    set_scalar(ctx, param(p.step), config_.step_init);
   }
 }
 

@@ -7,6 +7,7 @@
 #include "kernels/elementwise.h"
 #include "kernels/random_fill.h"
 #include "kernels/scalar_scale.h"
+#include "layers/pursuit_params.h"
 #include "layers/registry.h"
 
 namespace scn {
@@ -26,47 +27,27 @@ Shape SparseCodeLayer::output_shape(const Shapes& inputs) {
   return out_shape_;
 }
 
+SparseCodeLayer::SweepParams SparseCodeLayer::register_dictionary(ParamArena& arena, const std::string& prefix) {
+  SweepParams p;
+  p.weight = arena.add({prefix + ".weight", Shape{config_.out, in_shape_[0], config_.kernel, config_.kernel}});
+  // Two-sided thresholds and lasso weights are kept ≥ 0 (SCN projects λ after each step); η > 0 keeps the
+  // pursuit a descent.
+  const bool nonnegative = config_.mode == ThresholdMode::two_sided || config_.threshold_form == ThresholdForm::lasso;
+  p.threshold = arena.add(threshold_spec(prefix + ".threshold", config_.threshold_shared ? 1 : config_.out,
+                                         config_.threshold_learn, nonnegative));
+  p.step = arena.add(step_spec(prefix + ".step", config_.step_learn && !config_.step_auto, true));
+  return p;
+}
+
 void SparseCodeLayer::register_params(ParamArena& arena, const std::string& node) {
   arena_ = &arena;
+  sweeps_.clear();
   if (!config_.tied) {
     // One (W, θ, η) per step, "<node>.sweep<t>.*"; validation allowed only the convolutional absolute form.
-    sweeps_.clear();
-    for (int t = 0; t <= config_.iters; ++t) {
-      const std::string prefix = node + ".sweep" + std::to_string(t);
-      SweepParams p;
-      p.weight = arena.add({prefix + ".weight", Shape{config_.out, in_shape_[0], config_.kernel, config_.kernel}});
-      ParamSpec th{prefix + ".threshold", Shape{config_.threshold_shared ? 1 : config_.out}};
-      th.kind = "thresholds";
-      th.decay_mult = 0.0f;
-      th.trainable = config_.threshold_learn;
-      if (config_.mode == ThresholdMode::two_sided) th.clamp_min = 0.0f;
-      p.threshold = arena.add(th);
-      ParamSpec step{prefix + ".step", Shape{1}};
-      step.kind = "steps";
-      step.decay_mult = 0.0f;
-      step.trainable = config_.step_learn;
-      step.clamp_min = 0.0f;
-      p.step = arena.add(step);
-      sweeps_.push_back(p);
-    }
-    weight_ = sweeps_[0].weight, threshold_ = sweeps_[0].threshold, step_ = sweeps_[0].step;
-    return;
+    for (int t = 0; t <= config_.iters; ++t) sweeps_.push_back(register_dictionary(arena, node + ".sweep" + std::to_string(t)));
   }
-  ParamSpec w{node + ".weight", Shape{config_.out, in_shape_[0], config_.kernel, config_.kernel}};
-  weight_ = arena.add(w);
-  ParamSpec th{node + ".threshold", Shape{config_.threshold_shared ? 1 : config_.out}};
-  th.kind = "thresholds";
-  th.decay_mult = 0.0f;  // thresholds are biases: no weight decay
-  th.trainable = config_.threshold_learn;
-  // Two-sided thresholds and lasso weights are kept ≥ 0 (SCN projects λ after each step).
-  if (config_.mode == ThresholdMode::two_sided || config_.threshold_form == ThresholdForm::lasso) th.clamp_min = 0.0f;
-  threshold_ = arena.add(th);
-  ParamSpec step{node + ".step", Shape{1}};
-  step.kind = "steps";
-  step.decay_mult = 0.0f;
-  step.trainable = config_.step_learn && !config_.step_auto;
-  step.clamp_min = 0.0f;  // η > 0 keeps the pursuit a descent
-  step_ = arena.add(step);
+  const SweepParams first = config_.tied ? register_dictionary(arena, node) : sweeps_[0];
+  weight_ = first.weight, threshold_ = first.threshold, step_ = first.step;
   if (config_.step_auto) {
     // The power iteration's vector is state of the run: kept in the checkpoint so that a resumed run
     // estimates ‖D‖² exactly as the uninterrupted one would.
@@ -83,10 +64,8 @@ void SparseCodeLayer::init_params(Context& ctx, uint64_t seed) {
     for (size_t t = 0; t < sweeps_.size(); ++t) {
       config_.init.fill(ctx, param(sweeps_[t].weight), seed + 0x9E3779B97F4A7C15ull * t);
       fill(ctx, param(sweeps_[t].threshold), static_cast<float>(config_.threshold_init));
-      step_ = sweeps_[t].step;
-      set_step(ctx, config_.step_init);
+      set_scalar(ctx, param(sweeps_[t].step), config_.step_init);
     }
-    step_ = sweeps_[0].step;
     return;
   }
   config_.init.fill(ctx, param(weight_), seed);
@@ -110,14 +89,7 @@ void SparseCodeLayer::init_params(Context& ctx, uint64_t seed) {
   set_step(ctx, eta);
 }
 
-void SparseCodeLayer::set_step(Context& ctx, double eta) {
-  const Tensor step = param(step_);
-  if (step.dtype() == DType::f64 && step.device().is_cpu()) {
-    step.data<double>()[0] = eta;  // full precision for f64 gradient checks
-  } else {
-    fill(ctx, step, static_cast<float>(eta));
-  }
-}
+void SparseCodeLayer::set_step(Context& ctx, double eta) { set_scalar(ctx, param(step_), eta); }
 
 int64_t SparseCodeLayer::flops() const {
   // One convolution: Ho·Wo·Co·Ci·k² multiply-adds. b costs one; every step two (D then Dᵀ), or for the

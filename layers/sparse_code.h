@@ -136,6 +136,8 @@ class SparseCodeLayer : public Layer {
     int weight = -1, threshold = -1, step = -1;
   };
   std::vector<SweepParams> sweeps_;  // tied: false — steps 0 … K
+  // One dictionary's weight, threshold and step as "<prefix>.weight" etc.
+  SweepParams register_dictionary(ParamArena& arena, const std::string& prefix);
 };
 
 }  // namespace scn
