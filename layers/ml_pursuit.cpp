@@ -143,13 +143,13 @@ double MlPursuitLayer::conv_flops(size_t i) const {
 
 int64_t MlPursuitLayer::flops() const {
   // First codes: one correlation per dictionary. Every sweep: Bᵢᵀγᵢ₋₁ and AᵢᵀAᵢzᵢ (three convolutions per
-  // dictionary), and the back-projections into the L − 1 shallower layers (LBP: none).
+  // dictionary; tied, B₁ᵀx is computed once), and the back-projections into the L − 1 shallower layers (LBP: none).
   const size_t L = config_.layers.size();
   const bool back = config_.back_project && config_.algorithm != MultiLayerAlgorithm::lbp;
   double first = 0, sweep = 0;
   for (size_t i = 0; i < L; ++i) {
     first += conv_flops(i);
-    sweep += 3 * conv_flops(i) + (back && i > 0 ? conv_flops(i) : 0);
+    sweep += (i == 0 && config_.tied ? 2 : 3) * conv_flops(i) + (back && i > 0 ? conv_flops(i) : 0);
   }
   // LBP's layers correlate their input once: two convolutions per step.
   if (config_.algorithm == MultiLayerAlgorithm::lbp && config_.tied) sweep = 2 * first;

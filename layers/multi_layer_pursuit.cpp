@@ -61,7 +61,7 @@ void MultiLayerPursuit::forward(Context& ctx, const MultiLayerDictionaries& ds, 
     for (size_t i = 0; i < L; ++i) {
       if (t == T && i + 1 == L) codes[i] = output;
       else ensure_tensor(codes[i], code_shapes[i], dt, dev);
-      ensure_tensor(tape.b[t][i], code_shapes[i], dt, dev);
+      if (!(i == 0 && t > 0 && ds.size() == 1)) ensure_tensor(tape.b[t][i], code_shapes[i], dt, dev);
     }
   }
   for (int t = 0; t <= T; ++t) {
@@ -86,7 +86,11 @@ void MultiLayerPursuit::forward(Context& ctx, const MultiLayerDictionaries& ds, 
     for (size_t i = 0; i < L; ++i) {
       const LayerDictionaries d = at_sweep(ds, t, i);
       const Tensor& y = i == 0 ? x : tape.codes[t][i - 1];
-      correlate(ctx, d.input, tape.b[t][i], y);
+      if (i == 0 && t > 0 && ds.size() == 1) {
+        tape.b[t][0] = tape.b[0][0];  // tied: B₁ᵀx is the same at every sweep
+      } else {
+        correlate(ctx, d.input, tape.b[t][i], y);
+      }
       if (t == 0) {
         first_code_forward(ctx, d.code, tape.codes[0][i], tape.b[0][i]);
         continue;
@@ -122,13 +126,21 @@ void MultiLayerPursuit::backward(Context& ctx, const MultiLayerDictionaries& ds,
   tape.dpoints.resize(L);
   tape.db_by_layer.resize(L);
   bool dx_written = false;
+  // Tied, every sweep shares b₁ = B₁ᵀx: its gradient is summed over the sweeps and passed to x and B₁ once.
+  const bool shared_b = ds.size() == 1;
+  if (shared_b) {
+    ensure_tensor(tape.db_by_layer[0], tape.b[0][0].shape(), dt, dev);
+    tape.db_by_layer[0].zero_();
+  }
   for (int t = T; t >= 0; --t) {
     for (size_t i = L; i-- > 0;) {
       const LayerDictionaries d = at_sweep(ds, t, i);
       const LayerDictionaryGrads g = grads_at_sweep(grads, t, i);
       Tensor& db = tape.db_by_layer[i];
-      ensure_tensor(db, tape.b[t][i].shape(), dt, dev);
-      db.zero_();
+      if (!(shared_b && i == 0)) {
+        ensure_tensor(db, tape.b[t][i].shape(), dt, dev);
+        db.zero_();
+      }
       if (t == 0) {
         first_code_backward(ctx, d.code, g.code, db, tape.dcodes[0][i], tape.b[0][i], tape.scratch);
       } else {
@@ -140,7 +152,7 @@ void MultiLayerPursuit::backward(Context& ctx, const MultiLayerDictionaries& ds,
       // b = Bᵀγᵢ₋₁: its gradient goes to the shallower code of this sweep (or to x).
       if (i > 0) {
         correlate_backward(ctx, d.input, g.input, tape.dcodes[t][i - 1], db, tape.codes[t][i - 1], true);
-      } else {
+      } else if (!shared_b || t == 0) {
         correlate_backward(ctx, d.input, g.input, dx, db, x, dx_written);
         dx_written = true;
       }
