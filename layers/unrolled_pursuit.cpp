@@ -9,13 +9,13 @@ namespace scn {
 
 namespace {
 // Unfolding t's dictionary: untied, it synthesises with the dictionary of unfolding t − 1 (which coded zₜ).
-Dictionary at_unfolding(const std::vector<Dictionary>& ds, int t) {
+Dictionary at_unfolding(std::span<const Dictionary> ds, int t) {
   if (ds.size() == 1) return ds[0];
   Dictionary d = ds[static_cast<size_t>(t)];
   if (t > 0) d.synthesis = ds[static_cast<size_t>(t - 1)].weight;
   return d;
 }
-DictionaryGrads grads_at_unfolding(const std::vector<DictionaryGrads>& gs, int t) {
+DictionaryGrads grads_at_unfolding(std::span<const DictionaryGrads> gs, int t) {
   if (gs.size() == 1) return gs[0];
   DictionaryGrads g = gs[static_cast<size_t>(t)];
   if (t > 0) g.synthesis = gs[static_cast<size_t>(t - 1)].weight;
@@ -28,7 +28,7 @@ UnrolledPursuit::UnrolledPursuit(int iters, PursuitAlgorithm algorithm)
       momenta_(algorithm == PursuitAlgorithm::fista ? fista_momenta(iters)
                                                     : std::vector<float>(static_cast<size_t>(iters) + 1, 0.0f)) {}
 
-void UnrolledPursuit::forward(Context& ctx, const std::vector<Dictionary>& ds, const Tensor& x, const Tensor& output,
+void UnrolledPursuit::forward(Context& ctx, std::span<const Dictionary> ds, const Tensor& x, const Tensor& output,
                               PursuitTape& tape, bool keep) const {
   const int K = iters_;
   SCN_CHECK(ds.size() == 1 || ds.size() == static_cast<size_t>(K) + 1, "unrolled pursuit: ", ds.size(),
@@ -83,9 +83,9 @@ void UnrolledPursuit::forward(Context& ctx, const std::vector<Dictionary>& ds, c
   }
 }
 
-void UnrolledPursuit::backward(Context& ctx, const std::vector<Dictionary>& ds,
-                               const std::vector<DictionaryGrads>& grads, const Tensor& x, const Tensor& grad_output,
-                               const Tensor& dx, PursuitTape& tape, bool accumulate_dx) const {
+void UnrolledPursuit::backward(Context& ctx, std::span<const Dictionary> ds, std::span<const DictionaryGrads> grads,
+                               const Tensor& x, const Tensor& grad_output, const Tensor& dx, PursuitTape& tape,
+                               bool accumulate_dx) const {
   const int K = iters_;
   SCN_CHECK(grads.size() == ds.size(), "unrolled pursuit: ", grads.size(), " gradients for ", ds.size(),
             " dictionaries");

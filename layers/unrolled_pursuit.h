@@ -9,6 +9,7 @@
 // Step t codes with Dₜ and synthesises with the dictionary that coded its point:
 //   γₜ = S_θₜ(zₜ + ηₜ(Dₜᵀx − Dₜᵀ Dₜ₋₁ zₜ)),   γ₀ = S_θ₀(η₀ D₀ᵀx)
 // (for D₀ = … = D_K this is the tied pursuit).
+#include <span>
 #include <vector>
 
 #include "layers/pursuit.h"
@@ -38,21 +39,22 @@ class UnrolledPursuit {
 
   // Runs the pursuit into `output` (N, Co, Ho, Wo). `keep` stores every iterate for backward; otherwise
   // three rolling codes suffice. `ds`: one dictionary (tied) or K + 1 (untied, unfolding t at index t).
-  void forward(Context& ctx, const std::vector<Dictionary>& ds, const Tensor& x, const Tensor& output,
+  void forward(Context& ctx, std::span<const Dictionary> ds, const Tensor& x, const Tensor& output,
                PursuitTape& tape, bool keep) const;
   // Reverse mode through a tape written with keep = true; dx (undefined: not computed) is overwritten (added
   // to when `accumulate_dx`), parameter gradients are added into `grads` (one per dictionary of `ds`).
-  void backward(Context& ctx, const std::vector<Dictionary>& ds, const std::vector<DictionaryGrads>& grads,
+  void backward(Context& ctx, std::span<const Dictionary> ds, std::span<const DictionaryGrads> grads,
                 const Tensor& x, const Tensor& grad_output, const Tensor& dx, PursuitTape& tape,
                 bool accumulate_dx = false) const;
-  // The tied pursuit over one dictionary.
+  // The tied pursuit over one dictionary (no container built: a training step's hot path).
   void forward(Context& ctx, const Dictionary& d, const Tensor& x, const Tensor& output, PursuitTape& tape,
                bool keep) const {
-    forward(ctx, std::vector<Dictionary>{d}, x, output, tape, keep);
+    forward(ctx, std::span<const Dictionary>(&d, 1), x, output, tape, keep);
   }
   void backward(Context& ctx, const Dictionary& d, const DictionaryGrads& grads, const Tensor& x,
                 const Tensor& grad_output, const Tensor& dx, PursuitTape& tape) const {
-    backward(ctx, std::vector<Dictionary>{d}, std::vector<DictionaryGrads>{grads}, x, grad_output, dx, tape);
+    backward(ctx, std::span<const Dictionary>(&d, 1), std::span<const DictionaryGrads>(&grads, 1), x, grad_output,
+             dx, tape);
   }
 
  private:
