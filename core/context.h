@@ -14,6 +14,7 @@
 namespace scn {
 
 struct CudaResources;  // core/cuda/resources.h: stream, cuDNN and cuBLAS handles
+class Communicator;    // core/distributed/communicator.h: the other ranks of a data-parallel run
 
 // Counters that tests and profiles read: a plan or primitive built inside a steady-state step is a bug.
 struct ContextStats {
@@ -50,6 +51,9 @@ class Context {
   bool deterministic = false;
   // Let cuDNN run fp32 convolutions through TF32 tensor cores (Ampere and later); off: true fp32.
   bool allow_tf32 = false;
+  // The ranks this process trains with (null: alone); layers that reduce over the whole batch across
+  // processes use it (batch_norm.sync). Set by the trainer for the length of a run.
+  Communicator* ranks = nullptr;
 
   ~Context();
 

@@ -39,6 +39,33 @@ void batch_norm_backward(Context& ctx, const Tensor& dx, const Tensor& dgamma, c
 
 // (An inference-mode backward is the per-channel scale dx = dy·γ/√(running_var + ε): channel_affine_backward.)
 
+// The same training-mode batch norm in halves, for statistics taken over the batches of several processes
+// (`batch_norm.sync`): each half reduces over this process's batch, the caller sums the results over the
+// processes, and the other half applies the totals. Over one process they give the functions above.
+//
+// Forward moments: moments (3, C) f64 = [Σ 1 | Σ x | Σ x²] over this batch (row 0 is the count M of every
+// channel). Summed over the processes they are the moments of the whole batch.
+void batch_norm_moments(Context& ctx, const Tensor& moments, const Tensor& x);
+
+// Training-mode forward from summed moments: μ = Σx/M, σ² = Σx²/M − μ², then as batch_norm_forward_training
+// (save μ and invstd, update the running statistics with σ²·M/(M − 1), y = γ·(x − μ)·invstd + β).
+void batch_norm_forward_from_moments(Context& ctx, const Tensor& y, const Tensor& save_mean,
+                                     const Tensor& save_invstd, const Tensor& running_mean,
+                                     const Tensor& running_var, const Tensor& x, const Tensor& gamma,
+                                     const Tensor& beta, const Tensor& moments, double momentum, double eps);
+
+// Backward sums: sums (2, C) f64 = [Σ dy | Σ dy·x̂] over this batch, and dγ (+)= Σ dy·x̂, dβ (+)= Σ dy from
+// the same sums (this process's part of the parameter gradients, which the gradient all-reduce combines).
+void batch_norm_backward_sums(Context& ctx, const Tensor& sums, const Tensor& dgamma, const Tensor& dbeta,
+                              const Tensor& dy, const Tensor& x, const Tensor& save_mean, const Tensor& save_invstd,
+                              bool accumulate);
+
+// Backward input gradient from summed sums and the summed moments of the forward (their row 0 is M):
+//   dx = γ·invstd·(dy − Σdy/M − x̂·Σdy·x̂/M).
+void batch_norm_backward_from_sums(Context& ctx, const Tensor& dx, const Tensor& dy, const Tensor& x,
+                                   const Tensor& save_mean, const Tensor& save_invstd, const Tensor& gamma,
+                                   const Tensor& sums, const Tensor& moments);
+
 namespace cuda {
 void batch_norm_forward_training(Context& ctx, const Tensor& y, const Tensor& save_mean, const Tensor& save_invstd,
                                  const Tensor& running_mean, const Tensor& running_var, const Tensor& x,
@@ -48,6 +75,17 @@ void batch_norm_forward_inference(Context& ctx, const Tensor& y, const Tensor& x
 void batch_norm_backward(Context& ctx, const Tensor& dx, const Tensor& dgamma, const Tensor& dbeta, const Tensor& dy,
                          const Tensor& x, const Tensor& save_mean, const Tensor& save_invstd, const Tensor& gamma,
                          bool accumulate);
+void batch_norm_moments(Context& ctx, const Tensor& moments, const Tensor& x);
+void batch_norm_forward_from_moments(Context& ctx, const Tensor& y, const Tensor& save_mean,
+                                     const Tensor& save_invstd, const Tensor& running_mean,
+                                     const Tensor& running_var, const Tensor& x, const Tensor& gamma,
+                                     const Tensor& beta, const Tensor& moments, double momentum, double eps);
+void batch_norm_backward_sums(Context& ctx, const Tensor& sums, const Tensor& dgamma, const Tensor& dbeta,
+                              const Tensor& dy, const Tensor& x, const Tensor& save_mean, const Tensor& save_invstd,
+                              bool accumulate);
+void batch_norm_backward_from_sums(Context& ctx, const Tensor& dx, const Tensor& dy, const Tensor& x,
+                                   const Tensor& save_mean, const Tensor& save_invstd, const Tensor& gamma,
+                                   const Tensor& sums, const Tensor& moments);
 }  // namespace cuda
 
 }  // namespace scn

@@ -60,9 +60,14 @@ void BatchSource::start_epoch(int64_t epoch) {
 }
 
 int64_t BatchSource::batch(Context& ctx, int64_t index, int64_t batch_size, Tensor& x, Tensor& y) {
+  SCN_CHECK(index * batch_size < size_, "batch ", index, " is past the end of the epoch");
+  return range(ctx, index * batch_size, std::min(batch_size, size_ - index * batch_size), x, y);
+}
+
+int64_t BatchSource::range(Context& ctx, int64_t begin, int64_t count, Tensor& x, Tensor& y) {
   SCN_CHECK(epoch_ >= 0, "BatchSource::batch before start_epoch");
-  const int64_t begin = index * batch_size, end = std::min(size_, begin + batch_size);
-  SCN_CHECK(begin < end, "batch ", index, " is past the end of the epoch");
+  const int64_t end = std::min(size_, begin + count);
+  SCN_CHECK(begin >= 0 && begin < end, "images ", begin, "..", begin + count, " are not in the epoch of ", size_);
   const int64_t b = end - begin;
   const Shape shape{b, static_cast<int64_t>(data_.channels()), static_cast<int64_t>(data_.height()),
                     static_cast<int64_t>(data_.width())};

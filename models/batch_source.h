@@ -30,6 +30,9 @@ class BatchSource {
   // Batch `index` of the current epoch: x (B, C, H, W) f32 normalised and augmented, y (B) i32 (a view).
   // Returns B. x is reallocated only when B changes.
   int64_t batch(Context& ctx, int64_t index, int64_t batch_size, Tensor& x, Tensor& y);
+  // Images [begin, begin + count) of the current epoch's order, as `batch` gives them (a rank's share of a
+  // global batch: each image is augmented as in a single process, its key being its place in the epoch).
+  int64_t range(Context& ctx, int64_t begin, int64_t count, Tensor& x, Tensor& y);
 
  private:
   Dataset data_;

@@ -1,10 +1,12 @@
 #pragma once
 // One training step on a batch already in place: zero the gradients, forward, softmax cross-entropy (and
-// the epoch's running sums), backward, optimizer update. With `cuda_graph`, full-size steps on a GPU are
+// the epoch's running sums), backward, the all-reduce of the gradient arena over the ranks of a data-parallel
+// run (one collective per step), optimizer update. With `cuda_graph`, full-size steps on a GPU are
 // captured once into a CUDA graph and then replayed with one launch; the labels and the learning rate reach
 // the graph through device buffers written before each replay, so every step follows the schedule.
 #include <memory>
 
+#include "core/distributed/communicator.h"
 #include "core/stream_graph.h"
 #include "models/net.h"
 #include "models/optimizer.h"
@@ -24,10 +26,11 @@ struct EpochSums {
 
 class TrainStep {
  public:
-  TrainStep(Net& net, Optimizer& optimizer, double label_smoothing, bool cuda_graph);
+  // ranks: the other processes of a data-parallel run, or nullptr.
+  TrainStep(Net& net, Optimizer& optimizer, double label_smoothing, bool cuda_graph, Communicator* ranks = nullptr);
   // x: (B, C, H, W) — with cuda_graph the same tensor, and the same B, every step (a replay reads it);
-  // y: (B) i32 labels.
-  void run(Context& ctx, const Tensor& x, const Tensor& y, double lr, EpochSums& sums);
+  // y: (B) i32 labels. loss_scale multiplies the loss's gradient (a rank's share, models/data_parallel.h).
+  void run(Context& ctx, const Tensor& x, const Tensor& y, double lr, EpochSums& sums, double loss_scale = 1.0);
   // The last step's mean loss, (1) on the device.
   const Tensor& mean_loss() const { return mean_loss_; }
   bool replaying() const { return graph_ && graph_->captured(); }
@@ -36,8 +39,10 @@ class TrainStep {
   void invalidate();
 
  private:
-  void compute(Context& ctx, const Tensor& x, const Tensor& y, int64_t batch, double lr, EpochSums& sums);
+  void compute(Context& ctx, const Tensor& x, const Tensor& y, int64_t batch, double lr, EpochSums& sums,
+               double loss_scale);
   Net& net_;
+  Communicator* ranks_;
   Optimizer& optimizer_;
   double smoothing_;
   bool use_graph_;

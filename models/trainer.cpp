@@ -17,6 +17,7 @@
 #include "kernels/softmax_cross_entropy.h"
 #include "models/batch_source.h"
 #include "models/checkpoint.h"
+#include "models/data_parallel.h"
 #include "models/data_setup.h"
 #include "models/divergence.h"
 #include "models/batch_norm_statistics.h"
@@ -48,15 +49,42 @@ void set_cpu_threads(int64_t wanted, bool quiet) {
   omp_set_num_threads(static_cast<int>(std::min<int64_t>(wanted, cores)));
 }
 
+// The epoch's loss and accuracy so far over every rank's images (this rank's alone without ranks).
+struct EpochTotals {
+  double loss = 0, accuracy = 0, images = 0;
+};
+EpochTotals epoch_totals(const EpochSums& meter, Communicator* ranks) {
+  double v[3] = {meter.loss() * static_cast<double>(meter.images), meter.accuracy() * static_cast<double>(meter.images),
+                 static_cast<double>(meter.images)};
+  if (ranks) ranks->all_reduce_host(std::span<double>(v, 3), Reduce::sum, "all-reduce of the epoch's loss");
+  return {v[2] > 0 ? v[0] / v[2] : 0.0, v[2] > 0 ? v[1] / v[2] : 0.0, v[2]};
+}
+
+// Sets ctx.ranks for the length of a run.
+struct RanksOnContext {
+  Context& ctx;
+  RanksOnContext(Context& c, Communicator* ranks) : ctx(c) { ctx.ranks = ranks; }
+  ~RanksOnContext() { ctx.ranks = nullptr; }
+};
+
 }  // namespace
 
 TrainSummary train(const RunConfig& config, const TrainOptions& options) {
   const TrainConfig& tc = config.train;
-  const Device device = parse_device(options.device.empty() ? tc.device : options.device);
-  set_cpu_threads(tc.threads, options.quiet);
-  prepare_run_folder(options.out_dir, !options.resume.empty(), options.force);
+  Communicator* const ranks = options.ranks;
+  const int rank_count = ranks ? ranks->size() : 1, rank = ranks ? ranks->rank() : 0;
+  const bool root = rank == 0;  // writes the run folder, the logs and the progress line
+  const Device device = ranks ? rank_device(options.device.empty() ? tc.device : options.device, ranks->local_rank())
+                              : parse_device(options.device.empty() ? tc.device : options.device);
+  set_cpu_threads(tc.threads, options.quiet || !root);
+  if (root) prepare_run_folder(options.out_dir, !options.resume.empty(), options.force);
   Context& ctx = Context::get(device);
   ctx.deterministic = tc.deterministic;
+  RanksOnContext ranks_on_context(ctx, ranks);
+  SCN_CHECK(!(ranks && tc.cuda_graph), "train.cuda_graph with ", rank_count, " ranks: captured steps are for one ",
+            "process; set train.cuda_graph=false");
+  SCN_CHECK(tc.batch >= rank_count, "train.batch ", tc.batch, " cannot give each of the ", rank_count,
+            " ranks an image: the batch is global (split across the ranks)");
 
   auto net = Net::build(config.model);
   check_training_memory(*net, config, device);
@@ -72,12 +100,9 @@ TrainSummary train(const RunConfig& config, const TrainOptions& options) {
   BatchSource calibration_source = train_source.unaugmented(config.seed + 1);
   // A batch of one cannot be batch-normalised: the last partial batch is dropped when it has one image.
   // A captured step has one batch size: with cuda_graph every partial batch is dropped.
-  int64_t steps_per_epoch = train_source.batches(tc.batch);
-  if (tc.cuda_graph) {
-    steps_per_epoch = train_source.size() / tc.batch;
-  } else if (train_source.size() % tc.batch == 1 && steps_per_epoch > 1) {
-    --steps_per_epoch;
-  }
+  // Over R ranks, a last partial batch that cannot give every rank two images is dropped.
+  const int64_t steps_per_epoch = tc.cuda_graph ? train_source.size() / tc.batch
+                                                : scn::steps_per_epoch(train_source.size(), tc.batch, rank_count);
   SCN_CHECK(steps_per_epoch > 0, "train.batch ", tc.batch, " is larger than the ", train_source.size(), " training images");
 
   const std::string last_path = (fs::path(options.out_dir) / "last.safetensors").string();
@@ -96,28 +121,38 @@ TrainSummary train(const RunConfig& config, const TrainOptions& options) {
               " does not fit epoch ", start_epoch, " of ", steps_per_epoch, " steps; was it made with another config?");
   }
   // Only a run that will start writes its folder: a refused resume leaves config.yaml as it was.
-  fs::create_directories(options.out_dir);
-  write_string_atomically((fs::path(options.out_dir) / "config.yaml").string(), resolved);
+  if (root) {
+    fs::create_directories(options.out_dir);
+    write_string_atomically((fs::path(options.out_dir) / "config.yaml").string(), resolved);
+  }
 
   summary.val_name = data.val_name;
   summary.epochs_done = start_epoch;
   summary.steps_done = global_step;
-  std::ofstream metrics((fs::path(options.out_dir) / "metrics.jsonl").string(),
-                        options.resume.empty() ? std::ios::trunc : std::ios::app);
-  std::ofstream steps_log((fs::path(options.out_dir) / "steps.jsonl").string(),
-                          options.resume.empty() ? std::ios::trunc : std::ios::app);
+  // Only rank 0 opens the logs: another rank's stream stays closed and its writes go nowhere.
+  std::ofstream metrics, steps_log;
+  if (root) {
+    const auto mode = options.resume.empty() ? std::ios::trunc : std::ios::app;
+    metrics.open((fs::path(options.out_dir) / "metrics.jsonl").string(), mode);
+    steps_log.open((fs::path(options.out_dir) / "steps.jsonl").string(), mode);
+  }
+  const bool show = !options.quiet && root;
   ProgressLine progress(stdout, false, tc.progress_seconds);
   auto say = [&](const std::string& text) {
-    if (!options.quiet) progress.line(text);
+    if (show) progress.line(text);
   };
-  say("training " + config.source + " on " + device.str() + ": " + std::to_string(train_source.size()) +
-      " images, " + std::to_string(steps_per_epoch) + " steps/epoch, " + data.val_name + " " +
-      std::to_string(val_source.size()) + " images -> " + options.out_dir);
+  const std::string on = ranks ? std::to_string(rank_count) + " ranks (" + ranks->backend() + ", rank 0 on " +
+                                     device.str() + ", global batch " + std::to_string(tc.batch) + ")"
+                               : device.str();
+  say("training " + config.source + " on " + on + ": " + std::to_string(train_source.size()) + " images, " +
+      std::to_string(steps_per_epoch) + " steps/epoch, " + data.val_name + " " + std::to_string(val_source.size()) +
+      " images -> " + options.out_dir);
   if (start_epoch >= tc.epochs)
     say(options.resume + " is already at epoch " + std::to_string(start_epoch) + " of " + std::to_string(tc.epochs) +
         ": nothing to train (raise train.epochs to continue)");
 
   auto save = [&](const std::string& path, int64_t epochs_done, double val_accuracy = -1) {
+    if (!root) return;
     save_checkpoint(path, *net,
                     {resolved, epochs_done, global_step, data.mean, data.std, val_accuracy, data.train.class_names},
                     &optimizer);
@@ -142,7 +177,7 @@ TrainSummary train(const RunConfig& config, const TrainOptions& options) {
   Tensor x, y;
   Tensor grad_max = Tensor::empty({1}, DType::f32, device);
   EpochSums meter;
-  TrainStep train_step(*net, optimizer, tc.label_smoothing, tc.cuda_graph);
+  TrainStep train_step(*net, optimizer, tc.label_smoothing, tc.cuda_graph, ranks);
   // A resumed run keeps the best it had: best.safetensors is replaced only by a better evaluation.
   double best = -1;
   if (!options.resume.empty() && fs::exists(best_path)) best = read_checkpoint_info(best_path).val_accuracy;
@@ -164,14 +199,27 @@ TrainSummary train(const RunConfig& config, const TrainOptions& options) {
     const int64_t first = epoch == start_epoch ? start_step : 0;
     for (int64_t step = first; step < steps_per_epoch; ++step) {
       lr = schedule.at(epoch, step, steps_per_epoch);
-      int64_t b = 0;
+      // b: the global batch; this rank trains on its share of it.
+      const int64_t b = std::min(tc.batch, train_source.size() - step * tc.batch);
+      const BatchShare share = batch_share(step * tc.batch, b, rank, rank_count);
+      bool stop = false;  // an interrupt on any rank
       try {
-        b = train_source.batch(ctx, step, tc.batch, x, y);
-        train_step.run(ctx, x, y, lr, meter);
+        train_source.range(ctx, share.begin, share.count, x, y);
+        train_step.run(ctx, x, y, lr, meter, share.loss_scale);
         if (step % check_every == 0 || step + 1 == steps_per_epoch) {
           reduce_max_abs(ctx, grad_max, net->params().grads());
-          check_finite(train_step.mean_loss().item(), grad_max.item(), epoch, step, lr);
+          double loss = train_step.mean_loss().item();
+          if (ranks) {
+            // The global batch's loss (the gradients are already the same on every rank): every rank takes
+            // the same decision on divergence and on an interrupt.
+            loss = sum_over_ranks(*ranks, loss * static_cast<double>(share.count) / static_cast<double>(b),
+                                  "all-reduce of the loss");
+            stop = any_rank(*ranks, interrupt_requested(), "check for an interrupt on any rank");
+          }
+          check_finite(loss, grad_max.item(), epoch, step, lr);
         }
+        if (options.check_ranks_every > 0 && ranks && (global_step + 1) % options.check_ranks_every == 0)
+          check_ranks_agree(*net, *ranks, global_step + 1);
       } catch (const Error& e) {
         // A layer may trip over parameters that an earlier step made non-finite (between two checks on a
         // GPU): report that as the divergence it is.
@@ -182,21 +230,33 @@ TrainSummary train(const RunConfig& config, const TrainOptions& options) {
       }
       ++global_step;
       images_total += b;
+      // Every rank reaches a logged step (the collectives below are entered by all); the progress line is
+      // rank 0's, with its own share's loss and accuracy between the logged steps.
       const bool log_step = tc.log_every > 0 && global_step % tc.log_every == 0;
-      if ((!options.quiet && progress.due()) || log_step) {
+      const bool show_progress = show && progress.due();
+      if (show_progress || log_step) {
         const double elapsed = seconds_since(run_start);
         const double rate = images_total / std::max(elapsed, 1e-9);
         const double remaining = ((tc.epochs - epoch - 1) * steps_per_epoch + (steps_per_epoch - step - 1)) *
                                  static_cast<double>(tc.batch) / std::max(rate, 1e-9);
-        const double epoch_loss = meter.loss(), epoch_acc = meter.accuracy();
-        if (!options.quiet && progress.due())
-          progress.update(epoch + 1, tc.epochs, step + 1, steps_per_epoch, epoch_loss, epoch_acc, rate, remaining);
+        EpochTotals so_far{meter.loss(), meter.accuracy(), static_cast<double>(meter.images)};
+        double step_loss = 0;
         if (log_step) {
+          so_far = epoch_totals(meter, ranks);
+          step_loss = train_step.mean_loss().item();
+          if (ranks)
+            step_loss = sum_over_ranks(*ranks, step_loss * static_cast<double>(share.count) / static_cast<double>(b),
+                                       "all-reduce of the loss");
+        }
+        if (show_progress)
+          progress.update(epoch + 1, tc.epochs, step + 1, steps_per_epoch, so_far.loss, so_far.accuracy, rate,
+                          remaining);
+        if (log_step && root) {
           // loss: this step's batch; epoch_loss, epoch_acc: the epoch so far (what the progress line shows).
-          const nlohmann::json row = {{"epoch", epoch + 1},         {"step", global_step},
-                                      {"epoch_step", step + 1},     {"loss", train_step.mean_loss().item()},
-                                      {"epoch_loss", epoch_loss},   {"epoch_acc", epoch_acc},
-                                      {"lr", lr},                   {"images_per_s", rate}};
+          const nlohmann::json row = {{"epoch", epoch + 1},           {"step", global_step},
+                                      {"epoch_step", step + 1},       {"loss", step_loss},
+                                      {"epoch_loss", so_far.loss},    {"epoch_acc", so_far.accuracy},
+                                      {"lr", lr},                     {"images_per_s", rate}};
           steps_log << row.dump() << "\n" << std::flush;
         }
       }
@@ -204,11 +264,12 @@ TrainSummary train(const RunConfig& config, const TrainOptions& options) {
       // not the epoch.
       const bool save_due = tc.checkpoint_minutes > 0 && step + 1 < steps_per_epoch &&
                             seconds_since(last_saved) >= 60 * tc.checkpoint_minutes && step % check_every == 0;
-      if (save_due && !interrupt_requested()) {
+      if (!ranks) stop = interrupt_requested();
+      if (save_due && !stop) {
         save(last_path, epoch);
         last_saved = Clock::now();
       }
-      if (interrupt_requested()) {
+      if (stop) {
         // Never let an interrupt replace the last good checkpoint with diverged parameters (on a GPU the
         // guard runs only every few steps).
         reduce_max_abs(ctx, grad_max, net->params().values());
@@ -218,13 +279,16 @@ TrainSummary train(const RunConfig& config, const TrainOptions& options) {
         summary.last_checkpoint = last_path;
         summary.epochs_done = epoch;
         summary.steps_done = global_step;
-        say("interrupted at epoch " + std::to_string(epoch + 1) + ", step " + std::to_string(step + 1) + ": saved " +
-            last_path + " (resume with --resume " + last_path + ")");
+        say(std::string(interrupt_requested() ? "" : "another rank was ") + "interrupted at epoch " +
+            std::to_string(epoch + 1) + ", step " + std::to_string(step + 1) + ": saved " + last_path +
+            " (resume with --resume " + last_path + ")");
         return summary;
       }
     }
     const double train_seconds = seconds_since(epoch_start);
     train_seconds_total += train_seconds;
+    const EpochTotals epoch_sums = epoch_totals(meter, ranks);
+    if (ranks) average_running_statistics(ctx, *net, *ranks);
     if (tc.recalibrate_batch_norm > 0 && has_batch_norm(*net)) {
       // Running averages lag the weights they were computed with; unrolled sparse-coding nets amplify the lag
       // until evaluation collapses (docs/batch-norm-in-unrolled-pursuits.md). Before evaluating and saving,
@@ -234,14 +298,15 @@ TrainSummary train(const RunConfig& config, const TrainOptions& options) {
     }
     nlohmann::json row;
     row["epoch"] = epoch + 1;
-    row["train_loss"] = meter.loss();
-    row["train_acc"] = meter.accuracy();
+    row["train_loss"] = epoch_sums.loss;
+    row["train_acc"] = epoch_sums.accuracy;
     row["lr"] = lr;
-    row["images_per_s"] = meter.images / std::max(train_seconds, 1e-9);
-    summary.train_loss = meter.loss();
+    row["images_per_s"] = epoch_sums.images / std::max(train_seconds, 1e-9);
+    if (ranks) row["ranks"] = rank_count;
+    summary.train_loss = epoch_sums.loss;
     std::string line = "epoch " + std::to_string(epoch + 1) + "/" + std::to_string(tc.epochs);
     char buf[200];
-    std::snprintf(buf, sizeof buf, "  train loss %.4f acc %.2f%%", meter.loss(), 100 * meter.accuracy());
+    std::snprintf(buf, sizeof buf, "  train loss %.4f acc %.2f%%", epoch_sums.loss, 100 * epoch_sums.accuracy);
     line += buf;
     const bool last_epoch = epoch + 1 == tc.epochs;
     if ((epoch + 1) % config.eval.every == 0 || last_epoch) {
@@ -282,11 +347,11 @@ TrainSummary train(const RunConfig& config, const TrainOptions& options) {
     if (const double penalty = net->regularizer_value(ctx); penalty > 0) row["regularizer"] = penalty;
     const double epoch_seconds = seconds_since(epoch_start);
     row["seconds"] = epoch_seconds;
-    std::snprintf(buf, sizeof buf, "  %.0f img/s  %s", meter.images / std::max(train_seconds, 1e-9),
+    std::snprintf(buf, sizeof buf, "  %.0f img/s  %s", epoch_sums.images / std::max(train_seconds, 1e-9),
                   format_duration(epoch_seconds).c_str());
     line += buf;
-    metrics << row.dump() << "\n" << std::flush;
-    SCN_CHECK(metrics.good(), (fs::path(options.out_dir) / "metrics.jsonl").string(),
+    if (root) metrics << row.dump() << "\n" << std::flush;
+    SCN_CHECK(!root || metrics.good(), (fs::path(options.out_dir) / "metrics.jsonl").string(),
               ": cannot append the epoch's metrics (is the device full?)");
     if ((epoch + 1) % tc.checkpoint_every == 0 || last_epoch) {
       save(last_path, epoch + 1);

@@ -6,8 +6,14 @@
 // The run folder holds config.yaml (resolved), metrics.jsonl (one object per epoch), last.safetensors and
 // best.safetensors (each with the optimizer state inside). A folder that already holds a run is never
 // overwritten unless asked (`force`); continuing it is `resume`.
+//
+// Data-parallel (`ranks`, models/data_parallel.h): every rank loads the whole data set and trains on its part
+// of each global batch of train.batch images; the gradients are averaged over the ranks every step. Rank 0
+// alone writes the run folder, the logs and the progress line; the checkpoints hold no rank state, so a run
+// resumes on any number of ranks. An interrupt on any rank stops every rank after the same step.
 #include <string>
 
+#include "core/distributed/communicator.h"
 #include "models/run_config.h"
 
 namespace scn {
@@ -18,6 +24,8 @@ struct TrainOptions {
   std::string device = "";    // overrides train.device when set
   bool force = false;         // start afresh in a run folder that holds a run, replacing its files
   bool quiet = false;         // no progress output (tests)
+  Communicator* ranks = nullptr;   // the ranks of a data-parallel run (nullptr: this process alone)
+  int64_t check_ranks_every = 0;   // > 0: every N steps, assert the ranks hold the same parameters (debug)
 };
 
 struct TrainSummary {

@@ -3,6 +3,7 @@
 # Works as root on a fresh Debian 12 machine, with or without CUDA (nvcc on PATH or in /usr/local/cuda).
 #   SCN_SKIP_APT=1   do not touch packages      SCN_BUILD_DIR=dir   build elsewhere
 #   SCN_CUDA=AUTO|ON|OFF                          SCN_JOBS=N          parallel build jobs
+#   SCN_MPI=AUTO|ON|OFF   multi-process training over MPI (AUTO: when libopenmpi-dev is found)
 #   SCN_CMAKE_ARGS="-D..."  extra CMake arguments
 #   SCN_TARGETS="scn ..."  build only these targets (the quick start builds just the scn command)
 #   --with-torch     also Debian's python3-torch, for python/scn_torch's test and tools/bench/pytorch_scn.py
@@ -13,9 +14,10 @@ cd "$(dirname "$0")/.."
 # ocl-icd-opencl-dev: Debian's oneDNN CMake config calls find_package(OpenCL) (its GPU runtime is OpenCL), so
 # the build needs OpenCL's headers and library even though scn never uses oneDNN on a GPU.
 # python3-yaml: tools/bench/scn_config.py expands configs with it, and its self-test runs with the tests.
+# libopenmpi-dev, openmpi-bin: data-parallel training over MPI (mpirun -np N scn train); the 2-rank tests.
 packages=(cmake g++ make pkg-config libyaml-cpp-dev libdnnl-dev ocl-icd-opencl-dev libgtest-dev libbenchmark-dev
           zlib1g-dev libcli11-dev nlohmann-json3-dev libjpeg-dev libpng-dev libfftw3-dev dataset-fashion-mnist
-          python3 python3-matplotlib python3-numpy python3-yaml)
+          python3 python3-matplotlib python3-numpy python3-yaml libopenmpi-dev openmpi-bin)
 
 for arg in "$@"; do
   case $arg in
@@ -34,7 +36,7 @@ fi
 build=${SCN_BUILD_DIR:-build}
 jobs=${SCN_JOBS:-$(nproc)}
 # SCN_CMAKE_ARGS: extra configure arguments (tools/test.sh --sanitize passes its own); later ones win.
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DSCN_CUDA="${SCN_CUDA:-AUTO}" ${SCN_CMAKE_ARGS:-} >/dev/null
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DSCN_CUDA="${SCN_CUDA:-AUTO}" -DSCN_MPI="${SCN_MPI:-AUTO}" ${SCN_CMAKE_ARGS:-} >/dev/null
 targets=()
 for t in ${SCN_TARGETS:-}; do targets+=(--target "$t"); done
 cmake --build "$build" -j "$jobs" "${targets[@]}"

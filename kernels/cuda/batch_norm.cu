@@ -130,6 +130,74 @@ struct BnBackwardMap {
   }
 };
 
+// batch_norm_moments' pass 2: merge the blocks in order (in double) into [M | Σx | Σx²].
+__global__ void bn_moments_finish(double* moments, const float* partial, int64_t channels, int blocks) {
+  for (int64_t c = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; c < channels; c += int64_t(gridDim.x) * blockDim.x) {
+    double n = 0, mean = 0, m2 = 0;
+    for (int b = 0; b < blocks; ++b) {
+      const int64_t at = c * blocks + b;
+      const double nb = partial[at], mb = partial[channels * blocks + at], m2b = partial[2 * channels * blocks + at];
+      const double total = n + nb;
+      if (total == 0) continue;
+      const double d = mb - mean, wb = nb / total;
+      mean += d * wb;
+      m2 += m2b + d * d * n * wb;
+      n = total;
+    }
+    moments[c] = n;
+    moments[channels + c] = n * mean;
+    moments[2 * channels + c] = m2 + n * mean * mean;
+  }
+}
+
+// batch_norm_forward_from_moments: μ, invstd, the running statistics and coef = [a | b] from summed moments.
+__global__ void bn_moments_coef(float* save_mean, float* save_invstd, float* running_mean, float* running_var,
+                                float* coef, const double* moments, const float* gamma, const float* beta,
+                                int64_t channels, double momentum, double eps) {
+  for (int64_t c = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; c < channels; c += int64_t(gridDim.x) * blockDim.x) {
+    const double n = moments[c], mean = moments[channels + c] / n;
+    const double var = fmax(moments[2 * channels + c] / n - mean * mean, 0.0);
+    const double invstd = 1.0 / sqrt(var + eps);
+    save_mean[c] = static_cast<float>(mean);
+    save_invstd[c] = static_cast<float>(invstd);
+    if (running_mean) {
+      running_mean[c] = static_cast<float>((1 - momentum) * running_mean[c] + momentum * mean);
+      running_var[c] = static_cast<float>((1 - momentum) * running_var[c] + momentum * var * n / (n - 1));
+    }
+    const double a = (gamma ? gamma[c] : 1.0) * invstd;
+    coef[c] = static_cast<float>(a);
+    coef[channels + c] = static_cast<float>((beta ? beta[c] : 0.0) - mean * a);
+  }
+}
+
+// batch_norm_backward_sums' pass 2: [Σdy | Σdy·x̂] in double, and dγ, dβ from them.
+__global__ void bn_sums_finish(double* sums, float* dgamma, float* dbeta, const float* partial,
+                               const float* save_invstd, int64_t channels, int blocks, bool accumulate) {
+  for (int64_t c = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; c < channels; c += int64_t(gridDim.x) * blockDim.x) {
+    double sum_gx = 0, sum_g = 0;
+    for (int b = 0; b < blocks; ++b) {
+      sum_gx += partial[c * blocks + b];
+      sum_g += partial[(channels + c) * blocks + b];
+    }
+    const double sum_gxhat = sum_gx * save_invstd[c];
+    sums[c] = sum_g;
+    sums[channels + c] = sum_gxhat;
+    if (dgamma) dgamma[c] = static_cast<float>((accumulate ? dgamma[c] : 0.0) + sum_gxhat);
+    if (dbeta) dbeta[c] = static_cast<float>((accumulate ? dbeta[c] : 0.0) + sum_g);
+  }
+}
+
+// batch_norm_backward_from_sums: coef = [a | k1 | k2] from summed sums and the count of the summed moments.
+__global__ void bn_sums_coef(float* coef, const double* sums, const double* moments, const float* save_invstd,
+                             const float* gamma, int64_t channels) {
+  for (int64_t c = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; c < channels; c += int64_t(gridDim.x) * blockDim.x) {
+    const double invstd = save_invstd[c], count = moments[c];
+    coef[c] = static_cast<float>((gamma ? gamma[c] : 1.0) * invstd);
+    coef[channels + c] = static_cast<float>(sums[c] / count);
+    coef[2 * channels + c] = static_cast<float>(invstd * sums[channels + c] / count);
+  }
+}
+
 }  // namespace
 
 void batch_norm_forward_training(Context& ctx, const Tensor& y, const Tensor& save_mean, const Tensor& save_invstd,
@@ -190,6 +258,73 @@ void batch_norm_backward(Context& ctx, const Tensor& dx, const Tensor& dgamma, c
   if (dx.defined())
     channel_map(ctx, dx.data<float>(), dy.data<float>(), x.data<float>(), l,
                 BnBackwardMap{save_mean.data<float>(), coef, l.channels});
+}
+
+void batch_norm_moments(Context& ctx, const Tensor& moments, const Tensor& x) {
+  NvtxRange range("batch_norm_moments");
+  require_cuda_f32("batch_norm_moments", x);
+  const ChannelLayout l = channel_layout("batch_norm_moments", x);
+  if (l.channels == 0) return;
+  const ChannelGrid grid = channel_grid(ctx, l);
+  float* partial = static_cast<float*>(ctx.workspace(sizeof(float) * l.channels * 3 * grid.blocks));
+  bn_stats_partial<<<grid.dims(), kThreads, 0, stream_of(ctx)>>>(partial, x.data<float>(), l.batch, l.inner,
+                                                                 l.channels);
+  SCN_CUDA_CHECK_LAUNCH();
+  bn_moments_finish<<<grid_for(ctx, l.channels), kThreads, 0, stream_of(ctx)>>>(moments.data<double>(), partial,
+                                                                                l.channels, grid.blocks);
+  SCN_CUDA_CHECK_LAUNCH();
+}
+
+void batch_norm_forward_from_moments(Context& ctx, const Tensor& y, const Tensor& save_mean,
+                                     const Tensor& save_invstd, const Tensor& running_mean,
+                                     const Tensor& running_var, const Tensor& x, const Tensor& gamma,
+                                     const Tensor& beta, const Tensor& moments, double momentum, double eps) {
+  NvtxRange range("batch_norm_forward_from_moments");
+  require_cuda_f32("batch_norm_forward_from_moments", x);
+  const ChannelLayout l = channel_layout("batch_norm_forward_from_moments", x);
+  if (l.channels == 0) return;
+  float* coef = static_cast<float*>(ctx.workspace(sizeof(float) * 2 * l.channels));
+  bn_moments_coef<<<grid_for(ctx, l.channels), kThreads, 0, stream_of(ctx)>>>(
+      save_mean.data<float>(), save_invstd.data<float>(), mut_ptr_or_null<float>(running_mean),
+      mut_ptr_or_null<float>(running_var), coef, moments.data<double>(), ptr_or_null<float>(gamma),
+      ptr_or_null<float>(beta), l.channels, momentum, eps);
+  SCN_CUDA_CHECK_LAUNCH();
+  channel_map(ctx, y.data<float>(), x.data<float>(), nullptr, l, AffineMap{coef, coef + l.channels});
+}
+
+void batch_norm_backward_sums(Context& ctx, const Tensor& sums, const Tensor& dgamma, const Tensor& dbeta,
+                              const Tensor& dy, const Tensor& x, const Tensor& save_mean, const Tensor& save_invstd,
+                              bool accumulate) {
+  NvtxRange range("batch_norm_backward_sums");
+  require_cuda_f32("batch_norm_backward_sums", x);
+  const ChannelLayout l = channel_layout("batch_norm_backward_sums", x);
+  if (l.channels == 0) return;
+  const ChannelGrid grid = channel_grid(ctx, l);
+  float* partial = static_cast<float*>(ctx.workspace(sizeof(float) * l.channels * 2 * grid.blocks));
+  channel_dot_partial<float><<<grid.dims(), kThreads, 0, stream_of(ctx)>>>(partial, nullptr, dy.data<float>(),
+                                                                           x.data<float>(), save_mean.data<float>(),
+                                                                           nullptr, l.batch, l.inner, l.channels);
+  SCN_CUDA_CHECK_LAUNCH();
+  bn_sums_finish<<<grid_for(ctx, l.channels), kThreads, 0, stream_of(ctx)>>>(
+      sums.data<double>(), mut_ptr_or_null<float>(dgamma), mut_ptr_or_null<float>(dbeta), partial,
+      save_invstd.data<float>(), l.channels, grid.blocks, accumulate);
+  SCN_CUDA_CHECK_LAUNCH();
+}
+
+void batch_norm_backward_from_sums(Context& ctx, const Tensor& dx, const Tensor& dy, const Tensor& x,
+                                   const Tensor& save_mean, const Tensor& save_invstd, const Tensor& gamma,
+                                   const Tensor& sums, const Tensor& moments) {
+  NvtxRange range("batch_norm_backward_from_sums");
+  require_cuda_f32("batch_norm_backward_from_sums", x);
+  const ChannelLayout l = channel_layout("batch_norm_backward_from_sums", x);
+  if (l.channels == 0) return;
+  float* coef = static_cast<float*>(ctx.workspace(sizeof(float) * 3 * l.channels));
+  bn_sums_coef<<<grid_for(ctx, l.channels), kThreads, 0, stream_of(ctx)>>>(
+      coef, sums.data<double>(), moments.data<double>(), save_invstd.data<float>(), ptr_or_null<float>(gamma),
+      l.channels);
+  SCN_CUDA_CHECK_LAUNCH();
+  channel_map(ctx, dx.data<float>(), dy.data<float>(), x.data<float>(), l,
+              BnBackwardMap{save_mean.data<float>(), coef, l.channels});
 }
 
 }  // namespace scn::cuda

@@ -148,7 +148,7 @@ LAYER_KEYS = {
                    "backward"},
     "conv": {"out", "kernel", "stride", "pad", "bias", "init", "regularizer"},
     "relu": set(),
-    "batch_norm": {"affine", "momentum", "eps"},
+    "batch_norm": {"affine", "momentum", "eps", "sync"},  # sync: across ranks; one process is unaffected
     "pool": {"mode", "kernel", "stride", "pad"},
     "global_avg_pool": set(),
     "linear": {"out", "bias", "init"},

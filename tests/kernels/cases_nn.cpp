@@ -159,6 +159,91 @@ OpCase bn_stats_case(const std::string& name, Shape shape) {
   return c;
 }
 
+// The batch norm in halves (batch_norm.sync): the batch split in two parts as two processes hold it, each
+// part's moments and backward sums added (what the all-reduce does), each part normalised with the totals.
+// Against the whole batch's statistics: y, μ, invstd and the running statistics (`gradients` false), or y
+// alone with the backward in halves (`gradients` true: the gradient check then covers dx, dγ, dβ).
+Tensor summed_over_parts(const std::vector<Tensor>& parts) {
+  std::vector<double> total = parts[0].to_vector();
+  for (size_t p = 1; p < parts.size(); ++p) {
+    const std::vector<double> v = parts[p].to_vector();
+    for (size_t i = 0; i < total.size(); ++i) total[i] += v[i];
+  }
+  return Tensor::from_vector(total, parts[0].shape(), DType::f64).to(parts[0].device());
+}
+
+struct SplitBatchNorm {
+  Tensor y, mean, invstd, rm, rv, moments;
+  std::vector<Tensor> x_parts, y_parts;
+};
+
+SplitBatchNorm split_batch_norm_forward(Context& ctx, const Tensors& in, int64_t split) {
+  const int64_t c = in[0].size(1);
+  SplitBatchNorm r;
+  r.y = empty_like(in[0]);
+  r.mean = empty_like_shape(in[0], Shape{c});
+  r.invstd = empty_like_shape(in[0], Shape{c});
+  r.rm = in[1].clone();
+  r.rv = in[2].clone();
+  r.x_parts = {in[0].slice(0, split), in[0].slice(split, in[0].size(0))};
+  r.y_parts = {r.y.slice(0, split), r.y.slice(split, in[0].size(0))};
+  std::vector<Tensor> moments;
+  for (const Tensor& x : r.x_parts) {
+    moments.push_back(Tensor::empty({3, c}, DType::f64, x.device()));
+    batch_norm_moments(ctx, moments.back(), x);
+  }
+  r.moments = summed_over_parts(moments);
+  // Every part updates its own copy of the running statistics from the same totals: the first part's is kept.
+  for (size_t p = 0; p < 2; ++p) {
+    Tensor rm = p == 0 ? r.rm : in[1].clone(), rv = p == 0 ? r.rv : in[2].clone();
+    batch_norm_forward_from_moments(ctx, r.y_parts[p], r.mean, r.invstd, rm, rv, r.x_parts[p], in[3], in[4],
+                                    r.moments, kMomentum, kEps);
+  }
+  return r;
+}
+
+OpCase bn_split_case(const std::string& name, Shape shape, int64_t split, bool affine, bool gradients) {
+  OpCase c = bn_stats_case(name, shape);
+  if (gradients) {
+    const auto all = c.reference;
+    c.reference = [all](const Tensors& in) { return Tensors{all(in)[0]}; };
+  }
+  c.make_inputs = [=](DType dtype, uint64_t seed) {
+    const Shape per_channel{shape[1]};
+    return Tensors{random_uniform(shape, dtype, seed, 0, -3.0, 1.0),
+                   random_uniform(per_channel, dtype, seed, 1),
+                   random_uniform(per_channel, dtype, seed, 2, 0.5, 2.0),
+                   affine ? random_uniform(per_channel, dtype, seed, 3, 0.5, 1.5) : Tensor(),
+                   affine ? random_uniform(per_channel, dtype, seed, 4) : Tensor()};
+  };
+  c.forward = [=](Context& ctx, const Tensors& in) {
+    SplitBatchNorm r = split_batch_norm_forward(ctx, in, split);
+    return gradients ? Tensors{r.y} : Tensors{r.y, r.mean, r.invstd, r.rm, r.rv};
+  };
+  if (!gradients) return c;
+  c.backward = [=](Context& ctx, const Tensors& in, const Tensors& g) {
+    SplitBatchNorm r = split_batch_norm_forward(ctx, in, split);
+    const std::vector<Tensor> dy_parts = {g[0].slice(0, split), g[0].slice(split, in[0].size(0))};
+    Tensor dx = empty_like(in[0]);
+    const std::vector<Tensor> dx_parts = {dx.slice(0, split), dx.slice(split, in[0].size(0))};
+    Tensor dgamma = in[3].defined() ? empty_like(in[3]) : Tensor();
+    Tensor dbeta = in[4].defined() ? empty_like(in[4]) : Tensor();
+    std::vector<Tensor> sums;
+    for (size_t p = 0; p < 2; ++p) {
+      sums.push_back(Tensor::empty({2, in[0].size(1)}, DType::f64, in[0].device()));
+      batch_norm_backward_sums(ctx, sums.back(), dgamma, dbeta, dy_parts[p], r.x_parts[p], r.mean, r.invstd,
+                               /*accumulate=*/p > 0);
+    }
+    const Tensor total = summed_over_parts(sums);
+    for (size_t p = 0; p < 2; ++p)
+      batch_norm_backward_from_sums(ctx, dx_parts[p], dy_parts[p], r.x_parts[p], r.mean, r.invstd, in[3], total,
+                                    r.moments);
+    return Tensors{dx, Tensor(), Tensor(), dgamma, dbeta};
+  };
+  c.differentiable = affine ? std::vector<int>{0, 3, 4} : std::vector<int>{0};
+  return c;
+}
+
 OpCase bn_inference_case(const std::string& name, Shape shape, bool affine) {
   OpCase c;
   c.name = name;
@@ -194,6 +279,9 @@ std::vector<OpCase> nn_cases() {
   cases.push_back(bn_train_case("batch_norm_train_rows", {7, 5}, true));           // BatchNorm1d layout
   cases.push_back(bn_train_case("batch_norm_train_vec4_planes", {2, 3, 4, 8}, false));
   cases.push_back(bn_stats_case("batch_norm_train_statistics", {3, 17, 7, 9}));
+  cases.push_back(bn_split_case("batch_norm_split_statistics", {3, 5, 7, 9}, 2, true, false));
+  cases.push_back(bn_split_case("batch_norm_split_affine", {3, 5, 7, 9}, 1, true, true));
+  cases.push_back(bn_split_case("batch_norm_split_rows", {7, 5}, 3, false, true));
   cases.push_back(bn_inference_case("batch_norm_inference_affine", {3, 5, 7, 9}, true));
   cases.push_back(bn_inference_case("batch_norm_inference_plain", {1, 3, 4, 8}, false));
   for (auto&& group : {nn_pool_cases(), nn_head_cases()}) cases.insert(cases.end(), group.begin(), group.end());

@@ -1,8 +1,12 @@
 // scn train CONFIG [key.path=value ...] [--resume CKPT] [--device cpu|cuda|auto] [--out DIR] [--force]
+//           [--ranks auto|mpi|env|off] [--rendezvous DIR] [--collective-timeout S] [--check-ranks N]
+// Data-parallel: mpirun -np N scn train CONFIG (or srun --mpi=pmix, or --ranks env with NCCL on GPUs).
 #include <cstdio>
 #include <filesystem>
 
 #include "commands.h"
+#include "core/distributed/communicator.h"
+#include "core/error.h"
 #include "models/trainer.h"
 
 namespace scn::cli {
@@ -12,6 +16,8 @@ struct TrainArgs {
   std::string config, resume, device, out;
   std::vector<std::string> overrides;
   bool force = false;
+  RanksOptions ranks;
+  int64_t check_ranks = 0;
 };
 }  // namespace
 
@@ -27,6 +33,22 @@ void add_train(CLI::App& app, Action& run) {
   sub->add_option("--device", args->device, "cpu, cuda, cuda:N or auto (default: train.device)");
   sub->add_option("--out", args->out, "Run folder (default: output.dir or runs/<config name>)");
   sub->add_flag("--force", args->force, "Start afresh in a run folder that holds a run, replacing its files");
+  sub->add_option("--ranks", args->ranks.mode,
+                  "Data-parallel ranks: auto (MPI when mpirun or srun --mpi=pmix started scn), mpi, env "
+                  "(SCN_RANK/SCN_WORLD_SIZE or Slurm's variables; GPUs, NCCL bootstrapped through --rendezvous) "
+                  "or off")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "mpi", "env", "off"}));
+  sub->add_option("--rendezvous", args->ranks.rendezvous,
+                  "--ranks env: a folder every rank reaches (rank 0 writes the NCCL id there)");
+  sub->add_option("--collective-timeout", args->ranks.timeout_seconds,
+                  "Seconds a rank waits in a collective for the others before it stops the run")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  sub->add_option("--check-ranks", args->check_ranks,
+                  "Debug: every N steps, check that every rank holds the same parameters (0: never)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   sub->callback([args, &run] {
     run = [args] {
       RunConfig config = RunConfig::load(args->config, args->overrides);
@@ -35,9 +57,24 @@ void add_train(CLI::App& app, Action& run) {
       o.device = args->device;
       o.force = args->force;
       o.out_dir = !args->out.empty() ? args->out : default_run_dir(config);
+      o.check_ranks_every = args->check_ranks;
       install_interrupt_handler();
-      TrainSummary s = train(config, o);
+      const LaunchInfo launch = detect_launch();
+      std::unique_ptr<Communicator> ranks =
+          connect_ranks(args->ranks, rank_device(o.device.empty() ? config.train.device : o.device, launch.local_rank));
+      o.ranks = ranks.get();
+      TrainSummary s;
+      try {
+        s = train(config, o);
+      } catch (const Error& e) {
+        if (!ranks) throw;
+        // The other ranks cannot know of this rank's error: say it, then end them all.
+        std::fprintf(stderr, "scn: error on rank %d of %d: %s\n", ranks->rank(), ranks->size(),
+                     std::getenv("SCN_VERBOSE") ? e.what() : without_location(e.what()).c_str());
+        ranks->abort(1);
+      }
       if (s.interrupted) return 128 + interrupt_signal();
+      if (ranks && !ranks->is_root()) return 0;
       if (s.last_val_acc < 0) return 0;  // nothing was trained
       std::printf("done: %lld epochs, %.0f images/s, %s accuracy %.2f%% (best %.2f%%), checkpoint %s\n",
                   static_cast<long long>(s.epochs_done), s.images_per_s, s.val_name.c_str(), 100 * s.last_val_acc,
