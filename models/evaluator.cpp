@@ -8,8 +8,10 @@
 namespace scn {
 
 EvalResult evaluate(Context& ctx, Net& net, BatchSource& source, int64_t batch, bool keep_logits, Mode mode,
-                    const std::function<void(const Net&)>& after_forward) {
+                    const std::function<void(const Net&)>& after_forward, Communicator* ranks) {
   SCN_CHECK(!is_training(mode) && mode != Mode::calibrate, "evaluate: an inference mode is needed");
+  SCN_CHECK(!(keep_logits && ranks), "evaluate: the logits of an evaluation shared by ranks stay on their ranks");
+  const int64_t first = ranks ? ranks->rank() : 0, every = ranks ? ranks->size() : 1;
   const int classes = net.classes();
   EvalResult r;
   r.count = source.size();
@@ -21,7 +23,7 @@ EvalResult evaluate(Context& ctx, Net& net, BatchSource& source, int64_t batch, 
   Tensor counts = Tensor::zeros({2}, DType::i32, ctx.device());
   double loss_sum = 0;
   const int64_t batches = source.batches(batch);
-  for (int64_t i = 0; i < batches; ++i) {
+  for (int64_t i = first; i < batches; i += every) {
     const int64_t b = source.batch(ctx, i, batch, x, y);
     const Tensor& logits = net.forward(ctx, x, mode);
     if (after_forward) after_forward(net);
@@ -47,6 +49,17 @@ EvalResult evaluate(Context& ctx, Net& net, BatchSource& source, int64_t batch, 
     if (keep_logits) r.logits.slice(i * batch, i * batch + b).copy_from(logits.to(Device::cpu()));
   }
   std::vector<double> c = counts.to_vector();
+  if (ranks) {
+    // One all-reduce of every total: [loss, top-1, top-5, non-finite, confusion row by row].
+    std::vector<double> totals = {loss_sum, c[0], c[1], static_cast<double>(r.non_finite)};
+    for (const auto& row : r.confusion) totals.insert(totals.end(), row.begin(), row.end());
+    ranks->all_reduce_host(totals, Reduce::sum, "all-reduce of the evaluation");
+    loss_sum = totals[0];
+    c = {totals[1], totals[2]};
+    r.non_finite = static_cast<int64_t>(totals[3]);
+    for (int t = 0; t < classes; ++t)
+      for (int p = 0; p < classes; ++p) r.confusion[t][p] = static_cast<int64_t>(totals[4 + t * classes + p]);
+  }
   r.loss = loss_sum / static_cast<double>(r.count);
   r.top1 = c[0] / static_cast<double>(r.count);
   r.top5 = c[1] / static_cast<double>(r.count);

@@ -4,6 +4,7 @@
 #include <functional>
 #include <vector>
 
+#include "core/distributed/communicator.h"
 #include "models/batch_source.h"
 #include "models/net.h"
 
@@ -20,7 +21,10 @@ struct EvalResult {
 
 // `mode`: Mode::eval (running batch-norm statistics) or Mode::eval_batch_statistics. `after_forward`, when
 // set, sees the net after every batch's forward (its nodes' outputs: code statistics during evaluation).
+// `ranks`: the ranks of a data-parallel run share the batches (rank r takes batches r, r + R, …) and every
+// rank gets the totals over all of them (the same batches as one process: the same result). No logits then.
 EvalResult evaluate(Context& ctx, Net& net, BatchSource& source, int64_t batch, bool keep_logits = false,
-                    Mode mode = Mode::eval, const std::function<void(const Net&)>& after_forward = {});
+                    Mode mode = Mode::eval, const std::function<void(const Net&)>& after_forward = {},
+                    Communicator* ranks = nullptr);
 
 }  // namespace scn

@@ -260,6 +260,16 @@ void CodeSparsityMeter::add(Context& ctx, const Net& net) {
   }
 }
 
+void CodeSparsityMeter::combine(Communicator& ranks) {
+  std::vector<double> totals;
+  for (const Code& c : codes_) totals.insert(totals.end(), {c.nonzeros, c.elements});
+  ranks.all_reduce_host(totals, Reduce::sum, "all-reduce of the codes' sparsity");
+  for (size_t i = 0; i < codes_.size(); ++i) {
+    codes_[i].nonzeros = totals[2 * i];
+    codes_[i].elements = totals[2 * i + 1];
+  }
+}
+
 nlohmann::json CodeSparsityMeter::fractions() const {
   nlohmann::json j = nlohmann::json::object();
   for (const Code& c : codes_) j[c.node] = c.elements > 0 ? c.nonzeros / c.elements : 0.0;

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "analysis/coherence.h"
+#include "core/distributed/communicator.h"
 #include "models/batch_source.h"
 #include "models/net.h"
 
@@ -66,6 +67,8 @@ class CodeSparsityMeter {
   explicit CodeSparsityMeter(const Net& net);
   void add(Context& ctx, const Net& net);  // after a forward
   nlohmann::json fractions() const;         // {"<node>": fraction, ...}
+  // Sums the counts over the ranks of a data-parallel evaluation (each counted its share of the batches).
+  void combine(Communicator& ranks);
  private:
   struct Code { std::string node; int code_node, part; double nonzeros = 0, elements = 0; Tensor counts; };
   std::vector<Code> codes_;

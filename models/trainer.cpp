@@ -208,6 +208,7 @@ TrainSummary train(const RunConfig& config, const TrainOptions& options) {
         train_step.run(ctx, x, y, lr, meter, share.loss_scale);
         if (step % check_every == 0 || step + 1 == steps_per_epoch) {
           reduce_max_abs(ctx, grad_max, net->params().grads());
+          if (ranks) ranks->synchronize(ctx, "step (the gradient all-reduce queued on the GPU)");
           double loss = train_step.mean_loss().item();
           if (ranks) {
             // The global batch's loss (the gradients are already the same on every rank): every rank takes
@@ -313,14 +314,17 @@ TrainSummary train(const RunConfig& config, const TrainOptions& options) {
       CodeSparsityMeter sparsity(*net);
       std::function<void(const Net&)> count_codes;
       if (tc.log_sparsity) count_codes = [&](const Net& n) { sparsity.add(ctx, n); };
-      EvalResult ev = evaluate(ctx, *net, val_source, config.eval.batch, false, Mode::eval, count_codes);
+      // The ranks share the evaluation's batches and all get its totals.
+      EvalResult ev = evaluate(ctx, *net, val_source, config.eval.batch, false, Mode::eval, count_codes, ranks);
+      if (ranks && tc.log_sparsity) sparsity.combine(*ranks);
       row["val_loss"] = ev.loss;
       row["val_acc"] = ev.top1;
       if (tc.log_sparsity) row["sparsity"] = sparsity.fractions();
       if (has_batch_norm(*net)) {
         // The same images normalised with each batch's own statistics: a model whose running statistics
         // misrepresent it shows here first (docs/batch-norm-in-unrolled-pursuits.md).
-        const EvalResult eb = evaluate(ctx, *net, val_source, config.eval.batch, false, Mode::eval_batch_statistics);
+        const EvalResult eb =
+            evaluate(ctx, *net, val_source, config.eval.batch, false, Mode::eval_batch_statistics, {}, ranks);
         row["val_acc_batch_statistics"] = eb.top1;
         const std::string warning = batch_norm_gap_warning(ev.top1, eb.top1);
         if (!warning.empty()) say(warning);

@@ -78,6 +78,8 @@ OMP_NUM_THREADS=2 ctest --test-dir "$build" -j "$(( $(nproc) / 2 > 0 ? $(nproc) 
 ctest_status=$?
 note "ctest: $(grep -E 'tests passed|tests failed' "$OUT/ctest.log" | tail -1) ($(( $(date +%s) - start )) s; CUDA tests $(grep -cE 'Test +#[0-9]+: .*(CudaVsCpu|Cuda|Gpu).* Passed' "$OUT/ctest.log") passed, $(grep -cE 'Test +#[0-9]+: .*(CudaVsCpu|Cuda|Gpu).*Skipped' "$OUT/ctest.log") skipped)"
 grep -E '\*\*\*Failed|Failed  ' "$OUT/ctest.log" | head -20 | tee -a "$summary"
+# Data parallelism on the GPU: NCCL with one rank (the GPU machine has no MPI: the multi-rank tests need it).
+note "NCCL one rank: $(grep -E 'Nccl\.OneRankOnOneGpuReducesToItself' "$OUT/ctest.log" | grep -oE 'Passed|Failed|Skipped|Not Run' | head -1)"
 
 step "kernel benchmarks"
 if [ "$device" = cuda ]; then

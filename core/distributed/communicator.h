@@ -37,6 +37,12 @@ class Communicator {
   virtual void all_reduce_host(std::span<double> values, Reduce op, const char* what) = 0;
   // The root's bytes to every rank.
   virtual void broadcast_host(std::span<std::byte> bytes, int root, const char* what) = 0;
+  // Waits for the work queued on ctx, the queued collectives included, under the collective timeout: on a
+  // GPU an all-reduce that waits for a dead rank shows here, at the host's next synchronisation.
+  virtual void synchronize(Context& ctx, const char* what) {
+    (void)what;
+    ctx.synchronize();
+  }
   // Ends every rank of the run now (after an error on this one, which the others cannot know of).
   [[noreturn]] virtual void abort(int exit_code) = 0;
 

@@ -235,19 +235,15 @@ void check_channel_param(const char* op, const char* name, const Tensor& t, cons
   check_dtype(op, name, t, dtype);
 }
 
-}  // namespace
-
-void batch_norm_forward_training(Context& ctx, const Tensor& y, const Tensor& save_mean, const Tensor& save_invstd,
-                                 const Tensor& running_mean, const Tensor& running_var, const Tensor& x,
-                                 const Tensor& gamma, const Tensor& beta, double momentum, double eps) {
-  const char* op = "batch_norm_forward_training";
-  const ChannelLayout l = channel_layout(op, x);
+// The arguments both training-mode forwards take (batch_norm_forward_training and …_from_moments).
+void check_training_forward(const char* op, const Tensor& y, const Tensor& save_mean, const Tensor& save_invstd,
+                            const Tensor& running_mean, const Tensor& running_var, const Tensor& x,
+                            const Tensor& gamma, const Tensor& beta, double momentum, double eps,
+                            const ChannelLayout& l) {
   check_float(op, x);
   const DType dt = x.dtype();
   check_shape(op, "y", y, x.shape());
   check_dtype(op, "y", y, dt);
-  SCN_CHECK(l.batch * l.inner > 1, op, ": x has shape ", x.shape().str(),
-            "; training needs more than one value per channel");
   SCN_CHECK(eps > 0, op, ": eps must be positive, got ", eps);
   SCN_CHECK(momentum >= 0 && momentum <= 1, op, ": momentum must be in [0, 1], got ", momentum);
   SCN_CHECK(running_mean.defined() == running_var.defined(), op,
@@ -258,6 +254,19 @@ void batch_norm_forward_training(Context& ctx, const Tensor& y, const Tensor& sa
   check_channel_param(op, "running_var", running_var, l, dt, true);
   check_channel_param(op, "gamma", gamma, l, dt, true);
   check_channel_param(op, "beta", beta, l, dt, true);
+}
+
+}  // namespace
+
+void batch_norm_forward_training(Context& ctx, const Tensor& y, const Tensor& save_mean, const Tensor& save_invstd,
+                                 const Tensor& running_mean, const Tensor& running_var, const Tensor& x,
+                                 const Tensor& gamma, const Tensor& beta, double momentum, double eps) {
+  const char* op = "batch_norm_forward_training";
+  const ChannelLayout l = channel_layout(op, x);
+  check_training_forward(op, y, save_mean, save_invstd, running_mean, running_var, x, gamma, beta, momentum, eps, l);
+  const DType dt = x.dtype();
+  SCN_CHECK(l.batch * l.inner > 1, op, ": x has shape ", x.shape().str(),
+            "; training needs more than one value per channel");
   check_same_device(op, {&y, &save_mean, &save_invstd, &running_mean, &running_var, &x, &gamma, &beta});
   SCN_DISPATCH_CUDA(x, cuda::batch_norm_forward_training(ctx, y, save_mean, save_invstd, running_mean, running_var, x,
                                                          gamma, beta, momentum, eps));
@@ -329,21 +338,9 @@ void batch_norm_forward_from_moments(Context& ctx, const Tensor& y, const Tensor
                                      const Tensor& beta, const Tensor& moments, double momentum, double eps) {
   const char* op = "batch_norm_forward_from_moments";
   const ChannelLayout l = channel_layout(op, x);
-  check_float(op, x);
+  check_training_forward(op, y, save_mean, save_invstd, running_mean, running_var, x, gamma, beta, momentum, eps, l);
   const DType dt = x.dtype();
-  check_shape(op, "y", y, x.shape());
-  check_dtype(op, "y", y, dt);
-  SCN_CHECK(eps > 0, op, ": eps must be positive, got ", eps);
-  SCN_CHECK(momentum >= 0 && momentum <= 1, op, ": momentum must be in [0, 1], got ", momentum);
-  SCN_CHECK(running_mean.defined() == running_var.defined(), op,
-            ": running_mean and running_var must both be defined or both undefined");
   check_reduction(op, "moments", moments, 3, l);
-  check_channel_param(op, "save_mean", save_mean, l, dt, false);
-  check_channel_param(op, "save_invstd", save_invstd, l, dt, false);
-  check_channel_param(op, "running_mean", running_mean, l, dt, true);
-  check_channel_param(op, "running_var", running_var, l, dt, true);
-  check_channel_param(op, "gamma", gamma, l, dt, true);
-  check_channel_param(op, "beta", beta, l, dt, true);
   check_same_device(op, {&y, &save_mean, &save_invstd, &running_mean, &running_var, &x, &gamma, &beta, &moments});
   SCN_DISPATCH_CUDA(x, cuda::batch_norm_forward_from_moments(ctx, y, save_mean, save_invstd, running_mean,
                                                              running_var, x, gamma, beta, moments, momentum, eps));

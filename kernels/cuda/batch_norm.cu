@@ -60,23 +60,30 @@ __global__ void bn_stats_partial(float* partial, const float* x, int64_t batch, 
   }
 }
 
+// Merges the Welford partials of channel c's blocks in order, in double (pass 2 of the statistics).
+__device__ inline void merge_blocks(const float* partial, int64_t c, int64_t channels, int blocks, double& n,
+                                    double& mean, double& m2) {
+  n = 0, mean = 0, m2 = 0;
+  for (int b = 0; b < blocks; ++b) {
+    const int64_t at = c * blocks + b;
+    const double nb = partial[at], mb = partial[channels * blocks + at], m2b = partial[2 * channels * blocks + at];
+    const double total = n + nb;
+    if (total == 0) continue;
+    const double d = mb - mean, wb = nb / total;
+    mean += d * wb;
+    m2 += m2b + d * d * n * wb;
+    n = total;
+  }
+}
+
 // Pass 2, one thread per channel: merge the blocks in order (in double), save μ and invstd, update the running
 // statistics, and write the normalisation as y = x·a + b into coef[0..C) = a, coef[C..2C) = b.
 __global__ void bn_stats_finish(float* save_mean, float* save_invstd, float* running_mean, float* running_var,
                                 float* coef, const float* partial, const float* gamma, const float* beta,
                                 int64_t channels, int blocks, double momentum, double eps) {
   for (int64_t c = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; c < channels; c += int64_t(gridDim.x) * blockDim.x) {
-    double n = 0, mean = 0, m2 = 0;
-    for (int b = 0; b < blocks; ++b) {
-      const int64_t at = c * blocks + b;
-      const double nb = partial[at], mb = partial[channels * blocks + at], m2b = partial[2 * channels * blocks + at];
-      const double total = n + nb;
-      if (total == 0) continue;
-      const double d = mb - mean, wb = nb / total;
-      mean += d * wb;
-      m2 += m2b + d * d * n * wb;
-      n = total;
-    }
+    double n, mean, m2;
+    merge_blocks(partial, c, channels, blocks, n, mean, m2);
     const double invstd = 1.0 / sqrt(m2 / n + eps);
     save_mean[c] = static_cast<float>(mean);
     save_invstd[c] = static_cast<float>(invstd);
@@ -133,17 +140,8 @@ struct BnBackwardMap {
 // batch_norm_moments' pass 2: merge the blocks in order (in double) into [M | Σx | Σx²].
 __global__ void bn_moments_finish(double* moments, const float* partial, int64_t channels, int blocks) {
   for (int64_t c = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; c < channels; c += int64_t(gridDim.x) * blockDim.x) {
-    double n = 0, mean = 0, m2 = 0;
-    for (int b = 0; b < blocks; ++b) {
-      const int64_t at = c * blocks + b;
-      const double nb = partial[at], mb = partial[channels * blocks + at], m2b = partial[2 * channels * blocks + at];
-      const double total = n + nb;
-      if (total == 0) continue;
-      const double d = mb - mean, wb = nb / total;
-      mean += d * wb;
-      m2 += m2b + d * d * n * wb;
-      n = total;
-    }
+    double n, mean, m2;
+    merge_blocks(partial, c, channels, blocks, n, mean, m2);
     moments[c] = n;
     moments[channels + c] = n * mean;
     moments[2 * channels + c] = m2 + n * mean * mean;

@@ -42,8 +42,8 @@ data: {format: fashion_mnist, dir: /usr/share/datasets/fashion-mnist, limit: 300
        augment: {crop_pad: 1, flip: true}}
 optimizer: {type: sgd, lr: 0.05, momentum: 0.9, weight_decay: 5.0e-4}
 schedule: {type: constant}
-train: {epochs: 1, batch: )" + std::to_string(batch) + R"(, device: cpu, threads: 1, recalibrate_batch_norm: 0,
-        log_sparsity: false}
+train: {epochs: 1, batch: )" + std::to_string(batch) + R"(, device: cpu, threads: 1, recalibrate_batch_norm: 0}
+eval: {batch: 15}
 seed: 5
 )";
 }
@@ -112,10 +112,16 @@ double max_relative_difference(const std::string& a, const std::string& b, std::
   return worst;
 }
 
-std::vector<double> train_losses(const std::string& dir) {
+std::vector<nlohmann::json> metrics(const std::string& dir) {
   std::ifstream in(fs::path(dir) / "metrics.jsonl");
+  std::vector<nlohmann::json> out;
+  for (std::string line; std::getline(in, line);) out.push_back(nlohmann::json::parse(line));
+  return out;
+}
+
+std::vector<double> train_losses(const std::string& dir) {
   std::vector<double> out;
-  for (std::string line; std::getline(in, line);) out.push_back(nlohmann::json::parse(line)["train_loss"]);
+  for (const nlohmann::json& row : metrics(dir)) out.push_back(row["train_loss"]);
   return out;
 }
 
@@ -127,6 +133,14 @@ void expect_same_model(const std::string& a, const std::string& b, double tolera
   ASSERT_EQ(la.size(), lb.size());
   ASSERT_FALSE(la.empty());
   for (size_t e = 0; e < la.size(); ++e) EXPECT_NEAR(la[e], lb[e], 1e-5 * lb[e]) << "epoch " << e + 1;
+  // The evaluation the ranks share (64 test images in batches of 15: rank 0 takes 3, rank 1 takes 2) gives
+  // the single process's numbers: loss, accuracy, the codes' sparsity.
+  const nlohmann::json ea = metrics(a).back(), eb = metrics(b).back();
+  EXPECT_NEAR(ea["val_loss"].get<double>(), eb["val_loss"].get<double>(), 1e-5);
+  EXPECT_NEAR(ea["val_acc"].get<double>(), eb["val_acc"].get<double>(), 1.0 / 64 + 1e-9);  // one near-tie at most
+  ASSERT_TRUE(eb["sparsity"].is_object() && !eb["sparsity"].empty());
+  for (const auto& [node, fraction] : eb["sparsity"].items())
+    EXPECT_NEAR(ea["sparsity"][node].get<double>(), fraction.get<double>(), 1e-4) << node;
 }
 
 class DataParallel : public ::testing::Test {

@@ -3,7 +3,9 @@
 # 2 ranks (mpirun), one OpenMP thread per rank, then the all-reduce of the net's gradient arena alone.
 #   tools/bench/ranks_scaling.sh [CONFIG] [key=value ...]     (default: configs/quickstart.yaml on 8,192 images)
 # Prints images/s for 1 and 2 ranks, the scaling efficiency (rate₂ / (2 · rate₁)), and the all-reduce's time
-# per step and GB/s (scn_ranks_bench) with its share of the 2-rank step. Needs a build with MPI (tools/setup.sh).
+# per step and GB/s (scn_ranks_bench) with its share of the 2-rank step; then, when a Python with torch is there
+# (tools/bench/setup-torch.sh), the same net in PyTorch DistributedDataParallel on 1 and 2 processes
+# (tools/bench/pytorch_ddp.py). Needs a build with MPI (tools/setup.sh).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 build=${SCN_BUILD_DIR:-build}
@@ -45,3 +47,11 @@ ms = float(row[row.index("ms") - 1])
 step_ms = 1e3 * batch / two
 print(f"\nall-reduce of the arena: {ms:.3f} ms per step of {step_ms:.1f} ms on 2 ranks ({100 * ms / step_ms:.1f} % of the step)")
 PY
+
+torch_python=${SCN_TORCH_PYTHON:-.venv-bench/bin/python}
+if [ -x "$torch_python" ] && "$torch_python" -c "import torch, yaml" 2>/dev/null; then
+  echo
+  OMP_NUM_THREADS=1 "$torch_python" tools/bench/pytorch_ddp.py "$config" --batch "$batch" --ranks 1 2
+else
+  echo "(no Python with torch: tools/bench/setup-torch.sh, then rerun for PyTorch DDP alongside)"
+fi

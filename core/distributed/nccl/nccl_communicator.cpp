@@ -95,6 +95,11 @@ class NcclCommunicator final : public Communicator {
     SCN_CUDA_CHECK(cudaStreamWaitEvent(compute, reduced_, 0));
   }
 
+  void synchronize(Context& ctx, const char* what) override {
+    Watchdog::Scope scope(*watchdog_, what);
+    ctx.synchronize();
+  }
+
   void all_reduce_host(std::span<double> values, Reduce op, const char* what) override {
     if (host_) return host_->all_reduce_host(values, op, what);
     SCN_CHECK(values.size() <= kHostScratch, what, ": ", values.size(), " values, at most ", kHostScratch);
