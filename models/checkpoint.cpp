@@ -63,6 +63,7 @@ CheckpointInfo info_of(const std::string& path, const SafetensorsFile& file) {
   if (cfg != file.metadata.end()) info.config = cfg->second;
   info.epoch = parse_count(path, file.metadata, "epoch");
   info.step = parse_count(path, file.metadata, "step");
+  if (file.metadata.count("epoch_step")) info.epoch_step = parse_count(path, file.metadata, "epoch_step");
   auto mean = file.metadata.find("normalize_mean"), std = file.metadata.find("normalize_std");
   if (mean != file.metadata.end()) info.mean = parse_numbers(path, "normalize_mean", mean->second);
   if (std != file.metadata.end()) info.std = parse_numbers(path, "normalize_std", std->second);
@@ -117,6 +118,7 @@ void save_checkpoint(const std::string& path, const Net& net, const CheckpointIn
                                           {"config", info.config},
                                           {"epoch", std::to_string(info.epoch)},
                                           {"step", std::to_string(info.step)}};
+  if (info.epoch_step >= 0) meta["epoch_step"] = std::to_string(info.epoch_step);
   if (info.val_accuracy >= 0) meta["val_accuracy"] = join_numbers({info.val_accuracy});
   if (!info.mean.empty()) {
     meta["normalize_mean"] = join_numbers(info.mean);

@@ -27,6 +27,10 @@ struct CheckpointInfo {
   std::vector<double> mean, std;
   double val_accuracy = -1;  // of the evaluation that made a best checkpoint (-1: none)
   std::vector<std::string> class_names;  // of the training data, for predictions (empty in older checkpoints)
+  // Steps done in epoch `epoch` (0 at an epoch's end), so that a resume starts at the same global batch whatever
+  // the steps per epoch of the run that resumes (they change with the number of ranks when a short last
+  // batch is dropped); -1 in checkpoints written before it was recorded.
+  int64_t epoch_step = -1;
 };
 
 // Writes the net (and the optimizer's state when given). Refuses, writing nothing, when a parameter holds NaN

@@ -116,7 +116,9 @@ TrainSummary train(const RunConfig& config, const TrainOptions& options) {
     CheckpointInfo info = load_checkpoint(options.resume, *net, &optimizer);
     start_epoch = info.epoch;
     global_step = info.step;
-    start_step = global_step - start_epoch * steps_per_epoch;
+    // The batch to continue from: recorded in the checkpoint (the same global batches whatever the number of
+    // ranks), else derived from the step count (checkpoints written before it was recorded).
+    start_step = info.epoch_step >= 0 ? info.epoch_step : global_step - start_epoch * steps_per_epoch;
     SCN_CHECK(start_step >= 0 && start_step <= steps_per_epoch, options.resume, ": step ", global_step,
               " does not fit epoch ", start_epoch, " of ", steps_per_epoch, " steps; was it made with another config?");
   }
@@ -151,11 +153,12 @@ TrainSummary train(const RunConfig& config, const TrainOptions& options) {
     say(options.resume + " is already at epoch " + std::to_string(start_epoch) + " of " + std::to_string(tc.epochs) +
         ": nothing to train (raise train.epochs to continue)");
 
-  auto save = [&](const std::string& path, int64_t epochs_done, double val_accuracy = -1) {
+  // epoch_step: the steps done in epoch `epochs_done` (0 at an epoch's end).
+  auto save = [&](const std::string& path, int64_t epochs_done, int64_t epoch_step, double val_accuracy = -1) {
     if (!root) return;
-    save_checkpoint(path, *net,
-                    {resolved, epochs_done, global_step, data.mean, data.std, val_accuracy, data.train.class_names},
-                    &optimizer);
+    CheckpointInfo info{resolved, epochs_done, global_step, data.mean, data.std, val_accuracy, data.train.class_names};
+    info.epoch_step = epoch_step;
+    save_checkpoint(path, *net, info, &optimizer);
   };
   // Divergence: stop, and say which checkpoint is the last good one.
   DivergenceGuard divergence(tc.max_loss_factor, net->classes());
@@ -267,7 +270,7 @@ TrainSummary train(const RunConfig& config, const TrainOptions& options) {
                             seconds_since(last_saved) >= 60 * tc.checkpoint_minutes && step % check_every == 0;
       if (!ranks) stop = interrupt_requested();
       if (save_due && !stop) {
-        save(last_path, epoch);
+        save(last_path, epoch, step + 1);
         last_saved = Clock::now();
       }
       if (stop) {
@@ -275,7 +278,7 @@ TrainSummary train(const RunConfig& config, const TrainOptions& options) {
         // guard runs only every few steps).
         reduce_max_abs(ctx, grad_max, net->params().values());
         check_finite(train_step.mean_loss().item(), grad_max.item(), epoch, step, lr);
-        save(last_path, epoch);
+        save(last_path, epoch, step + 1);
         summary.interrupted = true;
         summary.last_checkpoint = last_path;
         summary.epochs_done = epoch;
@@ -335,7 +338,7 @@ TrainSummary train(const RunConfig& config, const TrainOptions& options) {
       line += buf;
       if (ev.top1 > best) {
         best = ev.top1;
-        save(best_path, epoch + 1, ev.top1);
+        save(best_path, epoch + 1, 0, ev.top1);
         summary.best_checkpoint = best_path;
         summary.best_val_acc = best;
       }
@@ -358,7 +361,7 @@ TrainSummary train(const RunConfig& config, const TrainOptions& options) {
     SCN_CHECK(!root || metrics.good(), (fs::path(options.out_dir) / "metrics.jsonl").string(),
               ": cannot append the epoch's metrics (is the device full?)");
     if ((epoch + 1) % tc.checkpoint_every == 0 || last_epoch) {
-      save(last_path, epoch + 1);
+      save(last_path, epoch + 1, 0);
       last_saved = Clock::now();
       summary.last_checkpoint = last_path;
     }

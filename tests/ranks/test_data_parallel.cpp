@@ -218,5 +218,20 @@ TEST_F(DataParallel, ACheckpointMovesBetweenTwoRanksAndOne) {
   EXPECT_EQ(train_losses(dir.shared("alone_then_ranks")).size(), 1u) << "a resumed run logs the epochs it trained";
 }
 
+TEST_F(DataParallel, ResumeStartsAtTheSameBatchWhateverTheStepsPerEpoch) {
+  // 162 images at batch 32: one process trains 6 steps an epoch (the last batch holds 2 images), 2 ranks 5
+  // (2 images cannot give each rank two). A checkpoint records where in its epoch it stands, so an epoch's end
+  // resumes at the next epoch's first batch on either count: 5 + 6 and 6 + 5 steps, none skipped or repeated.
+  SharedDir dir("epoch_steps");
+  const RunConfig first = config("", 32, {"data.limit=162"});
+  const RunConfig second = config("", 32, {"data.limit=162", "train.epochs=2"});
+  EXPECT_EQ(run(first, dir.shared("on_ranks"), g_ranks).steps_done, 5);
+  EXPECT_EQ(run(first, dir.own("alone"), nullptr).steps_done, 6);
+  EXPECT_EQ(run(second, dir.own("ranks_then_alone"), nullptr, dir.shared("on_ranks") + "/last.safetensors").steps_done,
+            11);
+  EXPECT_EQ(run(second, dir.shared("alone_then_ranks"), g_ranks, dir.own("alone") + "/last.safetensors").steps_done,
+            11);
+}
+
 }  // namespace
 }  // namespace scn::test
