@@ -256,6 +256,19 @@ void check_training_forward(const char* op, const Tensor& y, const Tensor& save_
   check_channel_param(op, "beta", beta, l, dt, true);
 }
 
+// The arguments every backward takes (batch_norm_backward, …_sums, …_from_sums): dy shaped as x, and the
+// statistics its training forward saved. Returns x's dtype, which every other argument must have too.
+DType check_backward_inputs(const char* op, const Tensor& dy, const Tensor& x, const Tensor& save_mean,
+                            const Tensor& save_invstd, const ChannelLayout& l) {
+  check_float(op, x);
+  const DType dt = x.dtype();
+  check_shape(op, "dy", dy, x.shape());
+  check_dtype(op, "dy", dy, dt);
+  check_channel_param(op, "save_mean", save_mean, l, dt, false);
+  check_channel_param(op, "save_invstd", save_invstd, l, dt, false);
+  return dt;
+}
+
 }  // namespace
 
 void batch_norm_forward_training(Context& ctx, const Tensor& y, const Tensor& save_mean, const Tensor& save_invstd,
@@ -299,16 +312,11 @@ void batch_norm_backward(Context& ctx, const Tensor& dx, const Tensor& dgamma, c
                          bool accumulate) {
   const char* op = "batch_norm_backward";
   const ChannelLayout l = channel_layout(op, x);
-  check_float(op, x);
-  const DType dt = x.dtype();
-  check_shape(op, "dy", dy, x.shape());
-  check_dtype(op, "dy", dy, dt);
+  const DType dt = check_backward_inputs(op, dy, x, save_mean, save_invstd, l);
   if (dx.defined()) {
     check_shape(op, "dx", dx, x.shape());
     check_dtype(op, "dx", dx, dt);
   }
-  check_channel_param(op, "save_mean", save_mean, l, dt, false);
-  check_channel_param(op, "save_invstd", save_invstd, l, dt, false);
   check_channel_param(op, "gamma", gamma, l, dt, true);
   check_channel_param(op, "dgamma", dgamma, l, dt, true);
   check_channel_param(op, "dbeta", dbeta, l, dt, true);
@@ -356,13 +364,8 @@ void batch_norm_backward_sums(Context& ctx, const Tensor& sums, const Tensor& dg
                               bool accumulate) {
   const char* op = "batch_norm_backward_sums";
   const ChannelLayout l = channel_layout(op, x);
-  check_float(op, x);
-  const DType dt = x.dtype();
-  check_shape(op, "dy", dy, x.shape());
-  check_dtype(op, "dy", dy, dt);
+  const DType dt = check_backward_inputs(op, dy, x, save_mean, save_invstd, l);
   check_reduction(op, "sums", sums, 2, l);
-  check_channel_param(op, "save_mean", save_mean, l, dt, false);
-  check_channel_param(op, "save_invstd", save_invstd, l, dt, false);
   check_channel_param(op, "dgamma", dgamma, l, dt, true);
   check_channel_param(op, "dbeta", dbeta, l, dt, true);
   check_same_device(op, {&sums, &dgamma, &dbeta, &dy, &x, &save_mean, &save_invstd});
@@ -378,16 +381,11 @@ void batch_norm_backward_from_sums(Context& ctx, const Tensor& dx, const Tensor&
                                    const Tensor& sums, const Tensor& moments) {
   const char* op = "batch_norm_backward_from_sums";
   const ChannelLayout l = channel_layout(op, x);
-  check_float(op, x);
-  const DType dt = x.dtype();
-  for (const auto& [name, t] : {std::pair<const char*, const Tensor*>{"dy", &dy}, {"dx", &dx}}) {
-    check_shape(op, name, *t, x.shape());
-    check_dtype(op, name, *t, dt);
-  }
+  const DType dt = check_backward_inputs(op, dy, x, save_mean, save_invstd, l);
+  check_shape(op, "dx", dx, x.shape());
+  check_dtype(op, "dx", dx, dt);
   check_reduction(op, "sums", sums, 2, l);
   check_reduction(op, "moments", moments, 3, l);
-  check_channel_param(op, "save_mean", save_mean, l, dt, false);
-  check_channel_param(op, "save_invstd", save_invstd, l, dt, false);
   check_channel_param(op, "gamma", gamma, l, dt, true);
   check_same_device(op, {&dx, &dy, &x, &save_mean, &save_invstd, &gamma, &sums, &moments});
   SCN_DISPATCH_CUDA(
