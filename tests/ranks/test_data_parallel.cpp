@@ -12,12 +12,16 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <filesystem>
+#include <limits>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 
 #include "core/safetensors.h"
+#include "models/data_parallel.h"
+#include "models/net.h"
 #include "models/trainer.h"
 #include "ranks.h"
 
@@ -231,6 +235,39 @@ TEST_F(DataParallel, ResumeStartsAtTheSameBatchWhateverTheStepsPerEpoch) {
             11);
   EXPECT_EQ(run(second, dir.shared("alone_then_ranks"), g_ranks, dir.own("alone") + "/last.safetensors").steps_done,
             11);
+}
+
+TEST(CheckRanks, NamesTheParameterOneRankChangedByOneUlp) {
+  // The check every test above runs (--check-ranks every step) must see the smallest difference: rank 1
+  // moves one weight of the second dictionary by one ulp, and every rank stops, rank 1 naming that weight.
+  if (!g_ranks) GTEST_SKIP() << "needs several ranks: mpirun -np 2 scn_rank_tests";
+  const RunConfig c = config("", 32);
+  auto net = Net::build(c.model);
+  net->initialize(Device::cpu(), 11);
+  EXPECT_NO_THROW(check_ranks_agree(*net, *g_ranks, 1)) << "the same seed gives every rank the same parameters";
+  const ParamArena& arena = net->params();
+  int target = -1;
+  for (int i = 0, dictionaries = 0; i < arena.count() && target < 0; ++i)
+    if (arena.spec(i).kind == "weights" && arena.spec(i).shape.rank() == 4 && ++dictionaries == 2) target = i;
+  ASSERT_GE(target, 0) << "the net has two dictionaries";
+  const std::string name = arena.spec(target).name;
+  if (g_ranks->rank() == 1) {
+    const Tensor w = arena.value(target);
+    float& v = w.data<float>()[w.numel() / 2];
+    v = std::nextafter(v, std::numeric_limits<float>::infinity());
+  }
+  try {
+    check_ranks_agree(*net, *g_ranks, 3);
+    ADD_FAILURE() << "rank " << g_ranks->rank() << ": a one-ulp difference in " << name << " went unseen";
+  } catch (const Error& e) {
+    const std::string message = e.what();
+    if (g_ranks->rank() == 1) {
+      EXPECT_NE(message.find("after step 3 rank 1's " + name + " differs from rank 0's"), std::string::npos)
+          << message;
+    } else {
+      EXPECT_NE(message.find("another rank's parameters differ"), std::string::npos) << message;
+    }
+  }
 }
 
 }  // namespace
