@@ -16,15 +16,9 @@ mpirun=(mpirun --allow-run-as-root --oversubscribe -np 2 --bind-to core)
 work=$(mktemp -d /tmp/scn_scaling_XXXXXX)
 trap 'rm -rf "$work"' EXIT
 rate() { /usr/bin/python3 -c "import json,sys; print(json.loads(open(sys.argv[1]).readline())['images_per_s'])" "$1/metrics.jsonl"; }
-batch=$("$build/scn" info "$config" "${overrides[@]}" >/dev/null && /usr/bin/python3 - "$config" "${overrides[@]}" <<'PY'
-import sys, yaml
-c = yaml.safe_load(open(sys.argv[1]))
-b = c.get("train", {}).get("batch", 128)
-for o in sys.argv[2:]:
-    if o.startswith("train.batch="): b = int(o.split("=")[1])
-print(b)
-PY
-)
+# The global batch as scn resolves it (overrides included), from the line `scn info` prints for it.
+batch=$("$build/scn" info "$config" "${overrides[@]}" | sed -n 's/^training memory at batch \([0-9]*\):.*/\1/p')
+[ -n "$batch" ] || { echo "ranks_scaling: could not read the batch from 'scn info $config'" >&2; exit 1; }
 OMP_NUM_THREADS=1 "$build/scn" train "$config" "${overrides[@]}" --out "$work/one" >/dev/null
 OMP_NUM_THREADS=1 "${mpirun[@]}" -x OMP_NUM_THREADS "$build/scn" train "$config" "${overrides[@]}" --out "$work/two" >/dev/null
 one=$(rate "$work/one")
