@@ -253,9 +253,20 @@ TEST(Nccl, OneRankOnOneGpuReducesToItself) {
     gpu.synchronize();
     EXPECT_EQ(t.to_vector(), host.to_vector());
   }
-  std::vector<double> v = {1.5, -2};
-  comm->all_reduce_host(std::span<double>(v), Reduce::sum, "test");
-  EXPECT_EQ(v, (std::vector<double>{1.5, -2}));
+  // Without an MPI host the host collectives travel through NCCL: as many values as CIFAR-100's evaluation
+  // totals (4 + 100²), then a few again (the staging buffer is reused), and a broadcast of odd size.
+  for (size_t n : {size_t{10004}, size_t{3}}) {
+    std::vector<double> v(n);
+    for (size_t i = 0; i < n; ++i) v[i] = 1.5 - static_cast<double>(i % 7);
+    const std::vector<double> expected = v;
+    comm->all_reduce_host(std::span<double>(v), Reduce::sum, "test all-reduce of host values");
+    EXPECT_EQ(v, expected);
+  }
+  std::vector<std::byte> bytes(37);
+  for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = std::byte(i * 5 + 1);
+  const std::vector<std::byte> sent = bytes;
+  comm->broadcast_host(std::span<std::byte>(bytes), 0, "test broadcast");
+  EXPECT_EQ(bytes, sent);
   comm.reset();
   fs::remove_all(dir);
 }

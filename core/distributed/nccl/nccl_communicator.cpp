@@ -65,12 +65,11 @@ class NcclCommunicator final : public Communicator {
     SCN_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
     SCN_CUDA_CHECK(cudaEventCreateWithFlags(&inputs_ready_, cudaEventDisableTiming));
     SCN_CUDA_CHECK(cudaEventCreateWithFlags(&reduced_, cudaEventDisableTiming));
-    SCN_CUDA_CHECK(cudaMalloc(&host_scratch_, kHostScratch * sizeof(double)));
   }
   ~NcclCommunicator() override {
     watchdog_.reset();
     if (comm_) ncclCommDestroy(comm_);
-    if (host_scratch_) cudaFree(host_scratch_);
+    if (staging_) cudaFree(staging_);
     if (reduced_) cudaEventDestroy(reduced_);
     if (inputs_ready_) cudaEventDestroy(inputs_ready_);
     if (stream_) cudaStreamDestroy(stream_);
@@ -102,25 +101,18 @@ class NcclCommunicator final : public Communicator {
 
   void all_reduce_host(std::span<double> values, Reduce op, const char* what) override {
     if (host_) return host_->all_reduce_host(values, op, what);
-    SCN_CHECK(values.size() <= kHostScratch, what, ": ", values.size(), " values, at most ", kHostScratch);
     Watchdog::Scope scope(*watchdog_, what);
-    const size_t bytes = values.size() * sizeof(double);
-    SCN_CUDA_CHECK(cudaMemcpyAsync(host_scratch_, values.data(), bytes, cudaMemcpyHostToDevice, stream_));
-    SCN_NCCL_CHECK(ncclAllReduce(host_scratch_, host_scratch_, values.size(), ncclFloat64, nccl_op(op), comm_, stream_));
-    SCN_CUDA_CHECK(cudaMemcpyAsync(values.data(), host_scratch_, bytes, cudaMemcpyDeviceToHost, stream_));
-    SCN_CUDA_CHECK(cudaStreamSynchronize(stream_));
+    void* buffer = staging(std::as_bytes(values));
+    SCN_NCCL_CHECK(ncclAllReduce(buffer, buffer, values.size(), ncclFloat64, nccl_op(op), comm_, stream_));
+    unstage(std::as_writable_bytes(values));
   }
 
   void broadcast_host(std::span<std::byte> bytes, int root, const char* what) override {
     if (host_) return host_->broadcast_host(bytes, root, what);
     Watchdog::Scope scope(*watchdog_, what);
-    void* buffer = nullptr;
-    SCN_CUDA_CHECK(cudaMalloc(&buffer, bytes.size()));
-    SCN_CUDA_CHECK(cudaMemcpyAsync(buffer, bytes.data(), bytes.size(), cudaMemcpyHostToDevice, stream_));
+    void* buffer = staging(bytes);
     SCN_NCCL_CHECK(ncclBroadcast(buffer, buffer, bytes.size(), ncclUint8, root, comm_, stream_));
-    SCN_CUDA_CHECK(cudaMemcpyAsync(bytes.data(), buffer, bytes.size(), cudaMemcpyDeviceToHost, stream_));
-    SCN_CUDA_CHECK(cudaStreamSynchronize(stream_));
-    cudaFree(buffer);
+    unstage(bytes);
   }
 
   [[noreturn]] void abort(int exit_code) override {
@@ -133,14 +125,32 @@ class NcclCommunicator final : public Communicator {
   }
 
  private:
-  static constexpr size_t kHostScratch = 64;
+  // Host collectives without an MPI host (--ranks env) go through NCCL, so their values travel through a device
+  // buffer. It grows to the largest request (an evaluation's totals: 4 + classes² values) and is then reused.
+  void* staging(std::span<const std::byte> host) {
+    if (host.size() > staging_bytes_) {
+      if (staging_) SCN_CUDA_CHECK(cudaFree(staging_));
+      staging_ = nullptr;
+      staging_bytes_ = 0;
+      SCN_CUDA_CHECK(cudaMalloc(&staging_, host.size()));
+      staging_bytes_ = host.size();
+    }
+    SCN_CUDA_CHECK(cudaMemcpyAsync(staging_, host.data(), host.size(), cudaMemcpyHostToDevice, stream_));
+    return staging_;
+  }
+  void unstage(std::span<std::byte> host) {
+    SCN_CUDA_CHECK(cudaMemcpyAsync(host.data(), staging_, host.size(), cudaMemcpyDeviceToHost, stream_));
+    SCN_CUDA_CHECK(cudaStreamSynchronize(stream_));
+  }
+
   std::unique_ptr<Communicator> host_;
   Device device_;
   std::unique_ptr<Watchdog> watchdog_;
   ncclComm_t comm_ = nullptr;
   cudaStream_t stream_ = nullptr;
   cudaEvent_t inputs_ready_ = nullptr, reduced_ = nullptr;
-  double* host_scratch_ = nullptr;
+  void* staging_ = nullptr;
+  size_t staging_bytes_ = 0;
 };
 
 }  // namespace
