@@ -11,10 +11,16 @@
 
 namespace scn {
 
+namespace {
+std::filesystem::path blob_path(const std::string& dir, const std::string& name) {
+  return std::filesystem::path(dir) / ("scn-rendezvous-" + name);
+}
+}  // namespace
+
 std::vector<char> file_rendezvous(const std::string& dir, const std::string& name, int rank,
                                   const std::vector<char>& blob, double timeout_seconds) {
   namespace fs = std::filesystem;
-  const fs::path path = fs::path(dir) / ("scn-rendezvous-" + name);
+  const fs::path path = blob_path(dir, name);
   if (rank == 0) {
     SCN_CHECK(fs::is_directory(dir), "--rendezvous ", dir, ": not a folder");
     SCN_CHECK(!fs::exists(path), path.string(), " is left from an earlier run: remove it (or use a fresh ",
@@ -33,6 +39,12 @@ std::vector<char> file_rendezvous(const std::string& dir, const std::string& nam
   std::vector<char> got((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   SCN_CHECK(got.size() == blob.size(), path.string(), " holds ", got.size(), " bytes, expected ", blob.size());
   return got;
+}
+
+void finish_file_rendezvous(const std::string& dir, const std::string& name, int rank) {
+  if (rank != 0) return;
+  std::error_code ignored;  // a folder that vanished under the run is no reason to stop it
+  std::filesystem::remove(blob_path(dir, name), ignored);
 }
 
 }  // namespace scn

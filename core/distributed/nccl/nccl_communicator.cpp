@@ -62,6 +62,8 @@ class NcclCommunicator final : public Communicator {
       Watchdog::Scope scope(*watchdog_, "NCCL initialisation (ncclCommInitRank)");
       SCN_NCCL_CHECK(ncclCommInitRank(&comm_, size_, id, rank_));
     }
+    // ncclCommInitRank returns once every rank has joined, so every rank has read the id.
+    if (!host_) finish_file_rendezvous(rendezvous, "nccl-id", rank_);
     SCN_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
     SCN_CUDA_CHECK(cudaEventCreateWithFlags(&inputs_ready_, cudaEventDisableTiming));
     SCN_CUDA_CHECK(cudaEventCreateWithFlags(&reduced_, cudaEventDisableTiming));
