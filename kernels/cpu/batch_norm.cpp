@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
 
 #include "core/dispatch.h"
 #include "kernels/channel_layout.h"
@@ -80,6 +81,26 @@ void inference_cpu(const Tensor& y, const Tensor& x, const Tensor& running_mean,
   }
 }
 
+// Channel c's Σ dy and Σ dy·x̂ over the batch and positions, also written (or added) to dγ[c] and dβ[c]:
+// where both backwards start (the one-piece backward, and the sums half of the split one).
+template <class T>
+std::pair<double, double> channel_backward_sums(const T* gy, const T* xp, double mean, double invstd, T* dgp, T* dbp,
+                                                bool accumulate, const ChannelLayout& l, int64_t c) {
+  double sum_g = 0, sum_gx = 0;  // Σ dy and Σ dy·(x − μ)
+  for (int64_t n = 0; n < l.batch; ++n) {
+    const int64_t base = (n * l.channels + c) * l.inner;
+    for (int64_t i = 0; i < l.inner; ++i) {
+      const double g = static_cast<double>(gy[base + i]);
+      sum_g += g;
+      sum_gx += g * (static_cast<double>(xp[base + i]) - mean);
+    }
+  }
+  const double sum_gxhat = sum_gx * invstd;
+  if (dgp) dgp[c] = static_cast<T>((accumulate ? static_cast<double>(dgp[c]) : 0.0) + sum_gxhat);
+  if (dbp) dbp[c] = static_cast<T>((accumulate ? static_cast<double>(dbp[c]) : 0.0) + sum_g);
+  return {sum_g, sum_gxhat};
+}
+
 template <class T>
 void backward_cpu(const Tensor& dx, const Tensor& dgamma, const Tensor& dbeta, const Tensor& dy, const Tensor& x,
                   const Tensor& save_mean, const Tensor& save_invstd, const Tensor& gamma, bool accumulate,
@@ -96,18 +117,7 @@ void backward_cpu(const Tensor& dx, const Tensor& dgamma, const Tensor& dbeta, c
 #pragma omp parallel for schedule(static)
   for (int64_t c = 0; c < l.channels; ++c) {
     const double mean = static_cast<double>(mp[c]), invstd = static_cast<double>(sp[c]);
-    double sum_g = 0, sum_gxhat = 0;  // Σ dy and Σ dy·x̂
-    for (int64_t n = 0; n < l.batch; ++n) {
-      const int64_t base = (n * l.channels + c) * l.inner;
-      for (int64_t i = 0; i < l.inner; ++i) {
-        const double g = static_cast<double>(gy[base + i]);
-        sum_g += g;
-        sum_gxhat += g * (static_cast<double>(xp[base + i]) - mean);
-      }
-    }
-    sum_gxhat *= invstd;
-    if (dgp) dgp[c] = static_cast<T>((accumulate ? static_cast<double>(dgp[c]) : 0.0) + sum_gxhat);
-    if (dbp) dbp[c] = static_cast<T>((accumulate ? static_cast<double>(dbp[c]) : 0.0) + sum_g);
+    const auto [sum_g, sum_gxhat] = channel_backward_sums(gy, xp, mean, invstd, dgp, dbp, accumulate, l, c);
     if (!dxp) continue;
     // dx = a·(dy − k1 − (x − μ)·k2) with a = γ·invstd, k1 = Σdy/M, k2 = invstd·Σdy·x̂/M.
     const T a = static_cast<T>((gp ? static_cast<double>(gp[c]) : 1.0) * invstd);
@@ -177,20 +187,10 @@ void backward_sums_cpu(const Tensor& sums, const Tensor& dgamma, const Tensor& d
 #pragma omp parallel for schedule(static)
   for (int64_t c = 0; c < l.channels; ++c) {
     const double mean = static_cast<double>(save_mean.data<T>()[c]);
-    double sum_g = 0, sum_gx = 0;
-    for (int64_t n = 0; n < l.batch; ++n) {
-      const int64_t base = (n * l.channels + c) * l.inner;
-      for (int64_t i = 0; i < l.inner; ++i) {
-        const double g = static_cast<double>(gy[base + i]);
-        sum_g += g;
-        sum_gx += g * (static_cast<double>(xp[base + i]) - mean);
-      }
-    }
-    const double sum_gxhat = sum_gx * static_cast<double>(save_invstd.data<T>()[c]);
+    const double invstd = static_cast<double>(save_invstd.data<T>()[c]);
+    const auto [sum_g, sum_gxhat] = channel_backward_sums(gy, xp, mean, invstd, dgp, dbp, accumulate, l, c);
     out[c] = sum_g;
     out[l.channels + c] = sum_gxhat;
-    if (dgp) dgp[c] = static_cast<T>((accumulate ? static_cast<double>(dgp[c]) : 0.0) + sum_gxhat);
-    if (dbp) dbp[c] = static_cast<T>((accumulate ? static_cast<double>(dbp[c]) : 0.0) + sum_g);
   }
 }
 
