@@ -39,6 +39,11 @@ kill9)
     pid=$!
     # Kill at a random moment after training started (loading the data set takes a while on a slow machine).
     for _ in $(seq 300); do grep -q "^training " "$work/kill.out" 2>/dev/null && break; sleep 0.05; done
+    # The first run lives until it has saved once: on a slow build (the sanitizers) a step can outlast the
+    # random delay below, and eight kills before any first step would leave nothing to check.
+    if [ $i -eq 1 ]; then
+      for _ in $(seq 1200); do [ -f run/last.safetensors ] && break; sleep 0.05; done
+    fi
     sleep "0.$((RANDOM % 5))$((RANDOM % 10))"
     kill -9 $pid 2>/dev/null
     wait $pid 2>/dev/null
