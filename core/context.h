@@ -51,6 +51,10 @@ class Context {
   bool deterministic = false;
   // Let cuDNN run fp32 convolutions through TF32 tensor cores (Ampere and later); off: true fp32.
   bool allow_tf32 = false;
+  // The patch pursuit's forward as one fused op (kernels/patch_pursuit.h), or as the composition of
+  // layers/pursuit.h (a 1×1 convolution by AᵀA, the ISTA update and the FISTA extrapolation per step) that the
+  // fused op is tested against: false selects that reference for tests and benchmarks (scn profile --reference-pursuit).
+  bool fused_pursuit = true;
   // The ranks this process trains with (null: alone); layers that reduce over the whole batch across
   // processes use it (batch_norm.sync). Set by the trainer for the length of a run.
   Communicator* ranks = nullptr;

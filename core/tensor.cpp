@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "core/op_stats.h"
+
 namespace scn {
 
 Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
@@ -50,6 +52,7 @@ Tensor Tensor::from_vector(const std::vector<double>& values, const Shape& shape
             " values for shape ", shape.str());
   Tensor t = empty(shape, dtype);
   convert_from_double(t.raw(), dtype, values.data(), shape.numel());
+  op_stats().host_writes++;
   return t;
 }
 
@@ -74,6 +77,9 @@ Tensor Tensor::slice(int64_t begin, int64_t end) const {
 
 Tensor Tensor::to(Device device) const {
   SCN_CHECK(defined(), "to(device) of an undefined tensor");
+  // A copy to the host is a read on the host (a synchronisation on a GPU), counted even where the tensor is
+  // already there so that CPU runs show what a GPU run would wait for.
+  if (device.is_cpu()) op_stats().host_reads++;
   if (device == this->device()) return *this;
   Tensor t = empty(shape_, dtype_, device);
   copy_bytes(t.raw(), device, raw(), this->device(), bytes());
@@ -96,11 +102,14 @@ Tensor Tensor::clone() const {
 void Tensor::copy_from(const Tensor& src) const {
   SCN_CHECK(defined() && src.defined(), "copy_from with an undefined tensor");
   SCN_CHECK(src.shape_.numel() == shape_.numel() && src.dtype_ == dtype_, "copy_from: ", src.str(), " into ", str());
+  count_op("copy_from");
   copy_bytes(raw(), device(), src.raw(), src.device(), bytes());
 }
 
 void Tensor::zero_() const {
-  if (defined()) zero_bytes(raw(), device(), bytes());
+  if (!defined()) return;
+  count_op("zero_");
+  zero_bytes(raw(), device(), bytes());
 }
 
 std::vector<double> Tensor::to_vector() const {

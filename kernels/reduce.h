@@ -17,6 +17,10 @@ void reduce_sum(Context& ctx, const Tensor& out, const Tensor& x);
 // out: (1), dtype of x; x: any shape
 void reduce_mean(Context& ctx, const Tensor& out, const Tensor& x);
 
+// out = Σ_i x_i·y_i (products and sums in double).
+// out: (1), dtype of x; x: any shape; y: like x
+void reduce_dot(Context& ctx, const Tensor& out, const Tensor& x, const Tensor& y);
+
 // out = max_i |x_i| (0 for an empty x). A NaN anywhere makes the result NaN, so divergence shows.
 // out: (1), dtype of x; x: any shape
 void reduce_max_abs(Context& ctx, const Tensor& out, const Tensor& x);
@@ -33,6 +37,7 @@ void nnz_per_position(Context& ctx, const Tensor& counts, const Tensor& x);
 namespace cuda {
 void reduce_sum(Context& ctx, const Tensor& out, const Tensor& x);
 void reduce_mean(Context& ctx, const Tensor& out, const Tensor& x);
+void reduce_dot(Context& ctx, const Tensor& out, const Tensor& x, const Tensor& y);
 void reduce_max_abs(Context& ctx, const Tensor& out, const Tensor& x);
 void nnz_per_channel(Context& ctx, const Tensor& counts, const Tensor& x);
 void nnz_per_position(Context& ctx, const Tensor& counts, const Tensor& x);

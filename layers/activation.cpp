@@ -60,6 +60,9 @@ class DropoutLayer : public Layer {
     if (p_ < 0 || p_ >= 1) node["p"].fail("expected a probability in [0, 1)");
   }
   std::string type() const override { return "dropout"; }
+  std::string graph_capture_refusal() const override {
+    return "is a dropout layer, whose masks change every step; a captured step would repeat one mask";
+  }
   Shape output_shape(const Shapes& in) override { return in.at(0); }
   void init_params(Context&, uint64_t seed) override { seed_ = seed; }
   std::unique_ptr<LayerState> make_state() const override { return std::make_unique<DropoutState>(); }

@@ -20,21 +20,27 @@ struct ImplicitSolve {
   double tolerance = 1e-4;  // stop when ‖r‖ ≤ tolerance·‖∂L/∂γ_Λ‖
 };
 
+// Conjugate gradients keep their scalars on the device and read the residual on the host only every this many
+// iterations (to stop): a synchronisation per check on a GPU, not three per iteration.
+inline constexpr int kConjugateGradientCheckEvery = 8;
+
 // Scratch reused across calls.
 struct ImplicitScratch {
   Tensor beta, residual, direction, product;  // like the code
   Tensor image, image_grad;                   // like the input: D γ and scratch (convolution form)
   Tensor zero_threshold, support_scratch;     // θ = 0 (the support test) and the masked copy
-  Tensor dot;                                 // (1, 1)
+  Tensor rr, pq, rr_next, step, ratio;        // (1): conjugate gradients' scalars, on the device
   int last_iterations = 0;                    // conjugate gradient steps of the last call
-  double last_relative_residual = 0;
+  double last_relative_residual = 0;          // at the last check
 };
 
-// code: the converged γ (N, Co, Ho, Wo); grad_code: ∂L/∂γ; x: the input. Adds the weight gradient to
-// grads.weight (convolution form) or grads.gram_matrix (patch form, folded by finish_gram_backward), writes
-// dx (when defined) and ∂L/∂(θ/η) into `dthreshold_over_step` (like θ, overwritten).
+// code: the converged γ (N, Co, Ho, Wo); grad_code: ∂L/∂γ; x: the input. Writes dx (when defined) and
+// ∂L/∂(θ/η) into `dthreshold_over_step` (like θ; added to when `accumulate_threshold`, else overwritten; undefined:
+// not computed). The weight gradient: convolution form — added to grads.weight; patch form — grads.gram_matrix
+// is overwritten with Σ_pixels β γᵀ, whose negative is ∂L/∂(AᵀA): the caller folds it into W with
+// finish_gram_backward(scale −1), which spares a negation and a zeroing.
 void implicit_backward(Context& ctx, const Dictionary& d, const DictionaryGrads& grads, const ImplicitSolve& solve,
                        const Tensor& x, const Tensor& code, const Tensor& grad_code, const Tensor& dx,
-                       const Tensor& dthreshold_over_step, ImplicitScratch& s);
+                       const Tensor& dthreshold_over_step, bool accumulate_threshold, ImplicitScratch& s);
 
 }  // namespace scn

@@ -72,6 +72,12 @@ class Layer {
   virtual int64_t flops() const { return 0; }
   // The same for backward (input and parameter gradients); most layers cost about twice their forward.
   virtual int64_t backward_flops() const { return 2 * flops(); }
+  // Multiply-adds ×2 of one training step (forward and backward) that do not scale with the batch: the patch
+  // pursuit's Gram matrix and power iteration, a convolutional pursuit's step. Profiles add it per step.
+  virtual int64_t step_flops() const { return 0; }
+  // Why a training step through this layer cannot be captured in a CUDA graph (train.cuda_graph), or "" when
+  // it can: a layer that reads values on the host, or changes its work from step to step, says so here.
+  virtual std::string graph_capture_refusal() const { return ""; }
   // Bytes one forward moves through memory for one image, at the least (each tensor read or written
   // once per pass over it); profiles compare this with the device's bandwidth.
   virtual int64_t forward_bytes(const Shapes& inputs, const Shape& output) const {

@@ -3,9 +3,11 @@
 #include <cmath>
 
 #include "kernels/elementwise.h"
+#include "kernels/gram_matrix.h"
 #include "kernels/ista_update.h"
 #include "kernels/linear.h"
 #include "kernels/normalize_l2.h"
+#include "kernels/pursuit_math.h"
 #include "kernels/scalar_scale.h"
 
 namespace scn {
@@ -20,12 +22,9 @@ Tensor square(const Tensor& m) { return m.view(Shape{m.size(0), m.size(1)}); }
 std::vector<float> fista_momenta(int iters) {
   std::vector<float> beta(static_cast<size_t>(std::max(iters, 0)) + 1, 0.0f);
   double t = 1.0;  // t₁ = 1: γ₀ is FISTA's first iterate
-  for (int k = 1; k <= iters; ++k) {
-    const double next = (1.0 + std::sqrt(1.0 + 4.0 * t * t)) / 2.0;
-    // βₖ = (tₖ − 1)/tₖ₊₁ extrapolates to zₖ from γₖ₋₁ and γₖ₋₂; β₁ = 0 (there is no γ₋₁).
-    beta[static_cast<size_t>(k)] = static_cast<float>((t - 1.0) / next);
-    t = next;
-  }
+  // βₖ extrapolates to zₖ from γₖ₋₁ and γₖ₋₂; β₁ = 0 (there is no γ₋₁). The fused patch pursuit computes
+  // the same sequence in its kernels.
+  for (int k = 1; k <= iters; ++k) beta[static_cast<size_t>(k)] = fista_next_momentum(t);
   return beta;
 }
 
@@ -89,12 +88,10 @@ void form_gram_matrix(Context& ctx, const Dictionary& d) {
   linear_forward(ctx, square(d.gram_matrix), w, w, Tensor());
 }
 
-void finish_gram_backward(Context& ctx, const Dictionary& d, const DictionaryGrads& grads, const Tensor& scratch) {
+void finish_gram_backward(Context& ctx, const Dictionary& d, const DictionaryGrads& grads, float scale,
+                          const Tensor& power_vector, const Tensor& deta) {
   if (!grads.weight.defined() || !grads.gram_matrix.defined()) return;
-  // M = W_f W_fᵀ: ∂W_f = M̄ W_f + M̄ᵀ W_f (linear_backward's dx and dw for y = x·wᵀ with x = w = W_f).
-  const Tensor w = flat_weight(d.weight), dw = flat_weight(grads.weight), first = flat_weight(scratch);
-  linear_backward(ctx, first, dw, Tensor(), square(grads.gram_matrix), w, w, true);
-  axpy(ctx, dw, 1.0f, first);
+  gram_matrix_backward(ctx, grads.weight, d.weight, grads.gram_matrix, scale, power_vector, deta, d.step);
 }
 
 void first_code_forward(Context& ctx, const Dictionary& d, const Tensor& gamma, const Tensor& b) {
@@ -140,17 +137,15 @@ void power_iterate(Context& ctx, const Dictionary& d, PowerIteration& p, int ite
 
 void add_step_auto_gradient(Context& ctx, const Dictionary& d, const DictionaryGrads& grads, const Tensor& deta,
                             PowerIteration& p, const Tensor& scratch) {
-  const bool patch = d.form == GramForm::patch;
-  const Tensor target = patch ? grads.gram_matrix : grads.weight;
+  SCN_CHECK(d.form == GramForm::convolution, "add_step_auto_gradient: the patch form folds ∂η/∂W into finish_gram_backward");
+  const Tensor target = grads.weight;
   if (!target.defined()) return;
   // ∂L/∂W of L = ⟨v, DᵀD v⟩ is gram_backward's weight term with dG = z = v.
   DictionaryGrads of_lipschitz;
-  (patch ? of_lipschitz.gram_matrix : of_lipschitz.weight) = scratch;
+  of_lipschitz.weight = scratch;
   scratch.zero_();
-  if (!patch) {
-    reconstruct(ctx, d, p.image, p.vector);  // D v
-    ensure_tensor(p.image_grad, p.image.shape(), p.image.dtype(), p.image.device());
-  }
+  reconstruct(ctx, d, p.image, p.vector);  // D v
+  ensure_tensor(p.image_grad, p.image.shape(), p.image.dtype(), p.image.device());
   gram_backward(ctx, d, of_lipschitz, Tensor(), false, p.vector, p.vector, p.image, p.image_grad);
   // η² on the device (no synchronisation), then target −= ∂L/∂η · η² · ∂L/∂W.
   scale_by_scalar(ctx, scratch, scratch, d.step, 1.0f);

@@ -73,8 +73,11 @@ void gram_backward(Context& ctx, const Dictionary& d, const DictionaryGrads& gra
 
 // Patch form: AᵀA = W_f·W_fᵀ with W_f = W viewed as (Co, Ci·k·k), into d.gram_matrix.
 void form_gram_matrix(Context& ctx, const Dictionary& d);
-// Patch form: grads.weight += (M̄ + M̄ᵀ)·W_f for M̄ = grads.gram_matrix. scratch: like W.
-void finish_gram_backward(Context& ctx, const Dictionary& d, const DictionaryGrads& grads, const Tensor& scratch);
+// Patch form: grads.weight += (M̄ + M̄ᵀ)·W_f for M̄ = scale·grads.gram_matrix, and under step: auto the
+// chain of η = 1/ρ(AᵀA): M̄ −= ∂L/∂η·η²·v vᵀ with v the unit power vector (undefined: no step term) and
+// deta = ∂L/∂η on the device. One op (kernels/gram_matrix.h).
+void finish_gram_backward(Context& ctx, const Dictionary& d, const DictionaryGrads& grads, float scale,
+                          const Tensor& power_vector, const Tensor& deta);
 
 // One pursuit step γ = S_θ(z + η·(b − DᵀD z)) and the buffers it keeps, named by what they hold.
 struct PursuitStep {
@@ -113,9 +116,9 @@ struct PowerIteration {
 };
 // `iterations` steps v ← DᵀD v/‖DᵀD v‖; the last one writes η = 1/‖D‖² into `step_out` when defined.
 void power_iterate(Context& ctx, const Dictionary& d, PowerIteration& p, int iterations, const Tensor& step_out);
-// step: auto — η = 1/L(W) with L = ⟨v, DᵀD v⟩ at the converged unit vector v: given ∂L/∂η (deta, (1) on the
-// device), adds ∂L/∂η·∂η/∂W = −∂L/∂η·η²·∂L/∂W to the weight gradients (through `scratch`, like the target
-// of gram_backward: W-shaped for the convolution form, (Co, Co, 1, 1) for the patch form).
+// step: auto, convolution form — η = 1/L(W) with L = ⟨v, DᵀD v⟩ at the converged unit vector v: given ∂L/∂η
+// (deta, (1) on the device), adds ∂L/∂η·∂η/∂W = −∂L/∂η·η²·∂L/∂W to the weight gradients (through `scratch`,
+// W-shaped). The patch form folds this term into finish_gram_backward.
 void add_step_auto_gradient(Context& ctx, const Dictionary& d, const DictionaryGrads& grads, const Tensor& deta,
                             PowerIteration& p, const Tensor& scratch);
 

@@ -5,6 +5,8 @@
 
 #include "core/philox.h"
 #include "kernels/elementwise.h"
+#include "kernels/gram_power_iteration.h"
+#include "kernels/patch_pursuit.h"
 #include "kernels/random_fill.h"
 #include "kernels/scalar_scale.h"
 #include "layers/pursuit_params.h"
@@ -91,15 +93,75 @@ void SparseCodeLayer::init_params(Context& ctx, uint64_t seed) {
 
 void SparseCodeLayer::set_step(Context& ctx, double eta) { set_scalar(ctx, param(step_), eta); }
 
+// FLOPs are the multiply-adds ×2 of the convolutions and Gram products the pursuit runs (the ops count the
+// same, tests/models/test_flop_counts.cpp). One convolution of one image: pixels·Co·Ci·k² multiply-adds; the
+// patch form's Gram step: pixels·Co². Element-wise work (thresholds, extrapolations) is not counted, nor the
+// data-dependent solves of the implicit backward (the per-pixel Cholesky factorisations of the patch form,
+// conjugate gradients' iterations of the convolution form).
+namespace {
+struct PursuitCosts {
+  double conv = 0;  // one convolution by W of one image
+  double gram = 0;  // one application of DᵀD to one image's code: two convolutions, or Co² per pixel
+};
+
+PursuitCosts costs_of(const SparseCodeConfig& c, const Shape& in, const Shape& out) {
+  const double pixels = static_cast<double>(out[1] * out[2]);
+  PursuitCosts k;
+  k.conv = pixels * static_cast<double>(c.out * in[0] * c.kernel * c.kernel);
+  k.gram = c.pursuit == GramForm::patch ? pixels * static_cast<double>(c.out * c.out) : 2 * k.conv;
+  return k;
+}
+}  // namespace
+
 int64_t SparseCodeLayer::flops() const {
-  // One convolution: Ho·Wo·Co·Ci·k² multiply-adds. b costs one; every step two (D then Dᵀ), or for the
-  // patch pursuit one Co×Co product per pixel.
-  const double pixels = static_cast<double>(out_shape_[1] * out_shape_[2]);
-  const double conv = pixels * static_cast<double>(config_.out * in_shape_[0] * config_.kernel * config_.kernel);
-  const double gram = patch() ? pixels * static_cast<double>(config_.out * config_.out) : 2 * conv;
-  // Untied steps correlate the input with their own dictionary: one more convolution each.
-  const double per_step = gram + (config_.tied ? 0 : conv);
-  return saturated_count(2 * (conv + per_step * static_cast<double>(config_.iters)));
+  // b = Dᵀx, then every step one Gram product (and, untied, its own correlation Dₜᵀx).
+  const PursuitCosts k = costs_of(config_, in_shape_, out_shape_);
+  const double per_step = k.gram + (config_.tied ? 0 : k.conv);
+  return saturated_count(2 * (k.conv + per_step * static_cast<double>(config_.iters)));
+}
+
+int64_t SparseCodeLayer::backward_flops() const {
+  const PursuitCosts k = costs_of(config_, in_shape_, out_shape_);
+  if (config_.backward == PursuitBackward::unrolled) {
+    // Reverse mode costs two of each forward product (input and weight gradients); recompute reruns forward.
+    return (config_.recompute ? 3 : 2) * flops();
+  }
+  // Implicit: β through b = Dᵀx (input and weight gradients, two convolutions), then the weight term of DᵀD at
+  // the code — patch: Σ β γᵀ, one Co² product per pixel; convolution: Dγ and the two weight gradients and the
+  // transposed convolution of gram_backward (four convolutions).
+  const double weight_term = patch() ? k.gram : 4 * k.conv;
+  return saturated_count(2 * (2 * k.conv + weight_term));
+}
+
+int64_t SparseCodeLayer::step_flops() const {
+  if (!config_.tied) return 0;
+  const double co = static_cast<double>(config_.out), atom = static_cast<double>(in_shape_[0] * config_.kernel * config_.kernel);
+  if (patch()) {
+    // AᵀA (Co²·atom) and, step: auto, 20 power iterations on it (Co² each); backward folds ∂L/∂(AᵀA) into W
+    // (Co²·atom); unrolled lasso: ⟨λ, ∂L/∂θ⟩.
+    double f = co * co * atom + (config_.step_auto ? co * co * kPatchPowerIterations : 0) + co * co * atom;
+    if (config_.backward == PursuitBackward::unrolled && config_.recompute) f += co * co * atom;  // AᵀA again
+    if (lambda_step_product()) f += static_cast<double>(config_.threshold_shared ? 1 : config_.out);
+    return saturated_count(2 * f);
+  }
+  const PursuitCosts k = costs_of(config_, in_shape_, out_shape_);
+  double f = 0;
+  // step: auto — one power iteration on one code (DᵀD v: two convolutions) before each training forward, and
+  // in backward, with a ∂L/∂η to pass on, ∂η/∂W: D v and gram_backward's three convolutions.
+  if (config_.step_auto) {
+    f += k.gram;
+    const bool deta = config_.backward == PursuitBackward::unrolled || !lasso();
+    if (deta) f += 4 * k.conv;
+  }
+  if (lambda_step_product()) f += static_cast<double>(config_.threshold_shared ? 1 : config_.out);
+  return saturated_count(2 * f);
+}
+
+std::string SparseCodeLayer::graph_capture_refusal() const {
+  if (config_.backward == PursuitBackward::implicit && !patch())
+    return "differentiates its convolutional pursuit by conjugate gradients, whose stopping test reads the "
+           "residual on the host; use backward: unrolled, or train.cuda_graph: false";
+  return "";
 }
 
 int64_t SparseCodeLayer::forward_bytes(const Shapes& inputs, const Shape& output) const {
@@ -210,37 +272,77 @@ void SparseCodeLayer::forward(Context& ctx, const Tensors& inputs, const Tensor&
     pursuit_.forward(ctx, untied_dictionaries(), inputs.at(0), output, s.tape, is_training(mode));
     return;
   }
-  Dictionary d = dictionary(ctx, s, true);  // forms AᵀA (patch) once per call
-  if (config_.step_auto && is_training(mode)) {
-    // η = 1/L with L = ‖D‖² for the current weights, written on the device. One warm-started iteration per
-    // step tracks the slowly moving weights (the patch pursuit's Co-vector costs nothing: 20); backward adds
-    // ∂η/∂W (sparse_code_backward.cpp).
-    int iterations = patch() ? 20 : 1;
-    prepare_power_iteration(ctx, s, iterations);
-    scn::power_iterate(ctx, d, s.power, iterations, param(step_));
-    if (config_.threshold_form == ThresholdForm::lasso)
-      scale_by_scalar(ctx, s.threshold_applied, param(threshold_), param(step_), 1.0f);  // θ = ηλ with the new η
-  } else if (config_.step_auto && patch()) {
-    // SCN computes the step for every forward. The η of the last training forward belongs to the weights
-    // before the optimizer's last step, and the patch pursuit's unnormalised atoms can grow by orders of
-    // magnitude in one step (from randn/(k²C)): 50 FISTA steps with that η diverge. So evaluation recomputes
-    // it — twenty power iterations on a Co-vector — into state of its own.
-    PowerIteration& p = s.eval_power;
-    ensure_tensor(p.vector, Shape{1, out_shape_[0], 1, 1}, d.weight.dtype(), d.weight.device());
-    if (power_ >= 0) p.vector.copy_from(param(power_));
-    else fill_normal(ctx, p.vector, 0.0f, 1.0f, RngKey{0x5eed, RngPurpose::init, 2});
-    ensure_tensor(p.next, p.vector.shape(), d.weight.dtype(), d.weight.device());
-    ensure_tensor(p.lipschitz, Shape{1}, d.weight.dtype(), d.weight.device());
-    ensure_tensor(s.eval_step, Shape{1}, d.weight.dtype(), d.weight.device());
-    scn::power_iterate(ctx, d, p, power_ >= 0 ? 20 : 50, s.eval_step);
-    d.step = s.eval_step;
-    if (config_.threshold_form == ThresholdForm::lasso)
-      scale_by_scalar(ctx, s.threshold_applied, param(threshold_), d.step, 1.0f);
-  }
   // Backward needs every iterate unless it recomputes them (recompute: true), differentiates the fixed point
   // (backward: implicit) or there is no backward.
   const bool keep = is_training(mode) && !config_.recompute && config_.backward == PursuitBackward::unrolled;
+  if (patch()) return forward_patch(ctx, inputs.at(0), output, mode, s, keep);
+  Dictionary d = dictionary(ctx, s, true);
+  if (config_.step_auto && is_training(mode)) {
+    // η = 1/L with L = ‖D‖² for the current weights, written on the device. One warm-started iteration per
+    // step tracks the slowly moving weights; backward adds ∂η/∂W (sparse_code_backward.cpp).
+    int iterations = 1;
+    prepare_power_iteration(ctx, s, iterations);
+    scn::power_iterate(ctx, d, s.power, iterations, param(step_));
+    if (lasso()) scale_by_scalar(ctx, s.threshold_applied, param(threshold_), param(step_), 1.0f);  // θ = ηλ, new η
+  }
   pursuit_.forward(ctx, d, inputs.at(0), output, s.tape, keep);
+}
+
+Dictionary SparseCodeLayer::patch_dictionary(Context& ctx, SparseCodeState& s, bool training) {
+  Dictionary d = dictionary(ctx, s, false);
+  form_gram_matrix(ctx, d);
+  if (!config_.step_auto) {
+    if (lasso()) scale_by_scalar(ctx, s.threshold_applied, param(threshold_), d.step, 1.0f);  // θ = ηλ
+    return d;
+  }
+  // η = 1/λ_max(AᵀA) by warm-started power iterations on the device, θ = ηλ with it: one op. SCN computes the
+  // step for every forward, and so does evaluation here, for the weights at hand: the atoms are not
+  // normalised and can grow by orders of magnitude in one optimizer step (from randn/(k²C)), so the η of the
+  // last training forward would make the pursuit diverge. Evaluation works in state of its own, from a copy
+  // of the run's vector, and changes nothing of the run.
+  const Tensor lambda = param(threshold_), vector = param(power_);
+  const Tensor threshold = lasso() ? s.threshold_applied : Tensor();
+  const DType dt = vector.dtype();
+  const Device dev = vector.device();
+  if (training) {
+    ensure_tensor(s.power.lipschitz, Shape{1}, dt, dev);
+    s.power.vector = vector;
+    gram_power_iteration(ctx, vector, s.power.lipschitz, d.step, threshold, vector, d.gram_matrix, lambda,
+                         kPatchPowerIterations);
+    return d;
+  }
+  PowerIteration& p = s.eval_power;
+  ensure_tensor(p.vector, vector.shape(), dt, dev);
+  ensure_tensor(p.lipschitz, Shape{1}, dt, dev);
+  ensure_tensor(s.eval_step, Shape{1}, dt, dev);
+  gram_power_iteration(ctx, p.vector, p.lipschitz, s.eval_step, threshold, vector, d.gram_matrix, lambda,
+                       kPatchPowerIterations);
+  d.step = s.eval_step;
+  return d;
+}
+
+void SparseCodeLayer::forward_patch(Context& ctx, const Tensor& x, const Tensor& output, Mode mode, SparseCodeState& s,
+                                    bool keep) {
+  const Dictionary d = patch_dictionary(ctx, s, is_training(mode));
+  const bool fused = ctx.fused_pursuit && !keep && config_.out <= kPatchPursuitMaxChannels;
+  if (!fused) return pursuit_.forward(ctx, d, x, output, s.tape, keep);
+  PursuitTape& t = s.tape;
+  ensure_tensor(t.b, output.shape(), output.dtype(), output.device());
+  correlate(ctx, d, t.b, x);
+  // After an inference forward last_pursuit reads γ_K and γ_{K−1} from the tape's slots, where the unrolled
+  // pursuit leaves them (slot t mod 2); a training forward keeps γ_K only.
+  const int K = config_.iters;
+  Tensor previous;
+  if (!is_training(mode) && K > 0) {
+    t.code_buffers.resize(1);
+    ensure_tensor(t.code_buffers[0], output.shape(), output.dtype(), output.device());
+    previous = t.code_buffers[0];
+    t.codes = K % 2 == 0 ? std::vector<Tensor>{output, previous} : std::vector<Tensor>{previous, output};
+  } else {
+    t.codes.assign(1, output);
+  }
+  patch_pursuit_forward(ctx, output, previous, t.b, d.gram_matrix, d.step, d.threshold, config_.mode, K,
+                        config_.algorithm == PursuitAlgorithm::fista);
 }
 
 SparseCodeLayer::PursuitView SparseCodeLayer::last_pursuit(Context& ctx, LayerState& state) const {

@@ -20,6 +20,13 @@
 namespace scn {
 
 enum class PursuitBackward { unrolled, implicit };
+
+// The patch pursuit's default K: SCN's FISTA (fista_nonnegative_l1_gpu.m, maxIter = 50) takes 50 proximal
+// steps from zero, the first of which is scn's first code γ₀ = S(η·b); `iters` counts the steps after it.
+inline constexpr int kScnIters = 49;
+
+// Power iterations per forward of the patch pursuit under step: auto, warm-started (a C-vector: cheap).
+inline constexpr int kPatchPowerIterations = 20;
 enum class ThresholdForm { absolute, lasso };
 
 struct SparseCodeConfig {
@@ -54,8 +61,8 @@ struct SparseCodeState : LayerState {
   PursuitTape tape;
   Tensor gram_matrix;                   // patch pursuit: AᵀA of this call's weights (Co, Co, 1, 1)
   Tensor threshold_applied;             // threshold.form lasso: θ = η·λ of this call
-  // Backward scratch: gradients of the applied θ and of AᵀA, (1, 1) products, W-shaped scratch.
-  Tensor dthreshold, dgram_matrix, product, weight_scratch;
+  // Backward scratch: gradients of the applied θ and of AᵀA, (1, 1) products.
+  Tensor dthreshold, dgram_matrix, product;
   ImplicitScratch implicit;
   // Power iteration: the vector is a view of the arena's `power_vector` under step: auto (warm-started from
   // the previous call, saved in checkpoints), else owned here.
@@ -81,6 +88,9 @@ class SparseCodeLayer : public Layer {
   void backward(Context& ctx, const Tensors& inputs, const Tensor& output, const Tensor& grad_output,
                 const Tensors& grad_inputs, LayerState& state) override;
   int64_t flops() const override;
+  int64_t backward_flops() const override;
+  int64_t step_flops() const override;
+  std::string graph_capture_refusal() const override;
   int64_t forward_bytes(const Shapes& inputs, const Shape& output) const override;
   std::string describe() const override;
   void to_yaml(YAML::Node& node) const override { config_.to_yaml(node); }
@@ -113,19 +123,30 @@ class SparseCodeLayer : public Layer {
   // The dictionary's views for this call (patch: AᵀA formed, lasso form: θ = ηλ written when `refresh`), and
   // where backward adds its gradients.
   Dictionary dictionary(Context& ctx, SparseCodeState& s, bool refresh) const;
+  // The patch pursuit's dictionary for a forward: AᵀA, then η (step: auto: the power iteration, one op) and θ.
+  Dictionary patch_dictionary(Context& ctx, SparseCodeState& s, bool training);
+  // The patch pursuit's forward: the fused op where no tape is kept, else the unrolled reference.
+  void forward_patch(Context& ctx, const Tensor& x, const Tensor& output, Mode mode, SparseCodeState& s, bool keep);
   DictionaryGrads dictionary_grads(SparseCodeState& s) const;
   // tied: false — the dictionaries of steps 0 … K and their gradients.
   std::vector<Dictionary> untied_dictionaries() const;
   std::vector<DictionaryGrads> untied_grads() const;
   // After a backward sweep: the lasso form's θ-gradient to λ and η, AᵀA's gradient to W, ∂η/∂W.
   void finish_backward(Context& ctx, const Dictionary& d, const DictionaryGrads& g, SparseCodeState& s);
-  void implicit_threshold_gradients(Context& ctx, SparseCodeState& s);
+  // backward: implicit, every chain on the device.
+  void backward_implicit(Context& ctx, const Tensor& x, const Tensor& code, const Tensor& grad_output, const Tensor& dx,
+                         SparseCodeState& s);
   bool patch() const { return config_.pursuit == GramForm::patch; }
   void prepare_power_iteration(Context& ctx, SparseCodeState& s, int& iterations);
   // code: the forward's output γ_K (the implicit backward differentiates at it).
   void backward_taped(Context& ctx, const Tensor& x, const Tensor& code, const Tensor& grad_output, const Tensor& dx,
                       SparseCodeState& s);
   void set_step(Context& ctx, double eta);
+  bool lasso() const { return config_.threshold_form == ThresholdForm::lasso; }
+  // Unrolled lasso form with a step that has a gradient: backward takes ⟨λ, ∂L/∂θ⟩ into ∂L/∂η.
+  bool lambda_step_product() const {
+    return config_.backward == PursuitBackward::unrolled && lasso() && (config_.step_auto || config_.step_learn);
+  }
   ConvParams conv_params() const { return ConvParams{config_.stride, config_.pad}; }
 
   SparseCodeConfig config_;

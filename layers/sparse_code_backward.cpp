@@ -6,6 +6,7 @@
 
 #include "kernels/elementwise.h"
 #include "kernels/linear.h"
+#include "kernels/scalar_scale.h"
 #include "layers/sparse_code.h"
 
 namespace scn {
@@ -72,42 +73,59 @@ void SparseCodeLayer::backward_taped(Context& ctx, const Tensor& x, const Tensor
     pursuit_.backward(ctx, untied_dictionaries(), untied_grads(), x, grad_output, dx, s.tape);
     return;
   }
+  if (config_.backward == PursuitBackward::implicit) return backward_implicit(ctx, x, code, grad_output, dx, s);
   const Dictionary d = dictionary(ctx, s, false);  // AᵀA and θ = ηλ as the forward formed them
   const DictionaryGrads g = dictionary_grads(s);
-  if (config_.backward == PursuitBackward::implicit) {
-    ensure_tensor(s.dthreshold, param(threshold_).shape(), code.dtype(), code.device());
-    // The threshold gradient of the fixed point is ∂L/∂(θ/η): implicit_threshold_gradients maps it.
-    DictionaryGrads fixed_point = g;
-    fixed_point.threshold = Tensor();
-    implicit_backward(ctx, d, fixed_point, config_.implicit, x, code, grad_output, dx, s.dthreshold, s.implicit);
-    implicit_threshold_gradients(ctx, s);
-  } else {
-    pursuit_.backward(ctx, d, g, x, grad_output, dx, s.tape);
-  }
+  pursuit_.backward(ctx, d, g, x, grad_output, dx, s.tape);
   finish_backward(ctx, d, g, s);
 }
 
-// ∂L/∂(θ/η) from the fixed point. Lasso form: θ/η = λ, so it is ∂L/∂λ. Absolute form: ∂L/∂θ = it/η and
-// ∂L/∂η = −Σ θ·it/η² (read on the host: the implicit backward synchronises anyway).
-void SparseCodeLayer::implicit_threshold_gradients(Context& ctx, SparseCodeState& s) {
-  if (config_.threshold_form == ThresholdForm::lasso) {
-    if (config_.threshold_learn) axpy(ctx, grad(threshold_), 1.0f, s.dthreshold);
-    return;
+// The fixed point's gradient w.r.t. the threshold is ∂L/∂(θ/η) (implicit_backward.h). In the lasso form θ/η is λ,
+// and the fixed point does not depend on η at all: the gradient goes straight to λ, and there is no ∂L/∂η to
+// pass on. In the absolute form it maps to θ and η on the device (divide_by_scalar_backward). Nothing is read on
+// the host; the patch form's solve and its weight gradient are single ops.
+void SparseCodeLayer::backward_implicit(Context& ctx, const Tensor& x, const Tensor& code, const Tensor& grad_output,
+                                        const Tensor& dx, SparseCodeState& s) {
+  const Dictionary d = dictionary(ctx, s, false);  // AᵀA and θ = ηλ as the forward formed them
+  const Tensor w = param(weight_);
+  DictionaryGrads g;
+  g.weight = grad(weight_);
+  if (patch()) {
+    ensure_tensor(s.dgram_matrix, Shape{config_.out, config_.out, 1, 1}, w.dtype(), w.device());
+    g.gram_matrix = s.dgram_matrix;  // written by implicit_backward: Σ β γᵀ = −∂L/∂(AᵀA)
   }
-  const double eta = param(step_).item();
-  if (config_.threshold_learn) axpy(ctx, grad(threshold_), static_cast<float>(1.0 / eta), s.dthreshold);
-  const Tensor deta = config_.step_auto ? s.deta_auto : config_.step_learn ? grad(step_) : Tensor();
-  if (!deta.defined()) return;
-  const std::vector<double> theta = param(threshold_).to_vector(), it = s.dthreshold.to_vector();
-  double sum = 0;
-  for (size_t c = 0; c < theta.size(); ++c) sum += theta[c] * it[c];
-  Tensor add = Tensor::from_vector({-sum / (eta * eta)}, {1}, deta.dtype()).to(deta.device());
-  axpy(ctx, deta, 1.0f, add);
+  // Absolute form: ∂L/∂η — into a learnable step's gradient, or collected for step: auto's chain into W.
+  Tensor deta;
+  if (!lasso() && config_.step_auto) {
+    ensure_tensor(s.deta_auto, Shape{1}, w.dtype(), w.device());
+    s.deta_auto.zero_();
+    deta = s.deta_auto;
+  } else if (!lasso() && config_.step_learn) {
+    deta = grad(step_);
+  }
+  Tensor fixed_point_threshold;  // where ∂L/∂(θ/η) goes
+  if (lasso()) {
+    if (config_.threshold_learn) fixed_point_threshold = grad(threshold_);
+  } else if (config_.threshold_learn || deta.defined()) {
+    ensure_tensor(s.dthreshold, param(threshold_).shape(), w.dtype(), w.device());
+    fixed_point_threshold = s.dthreshold;
+  }
+  implicit_backward(ctx, d, g, config_.implicit, x, code, grad_output, dx, fixed_point_threshold, lasso(), s.implicit);
+  if (!lasso() && fixed_point_threshold.defined())  // θ/η: ∂L/∂θ += it/η, ∂L/∂η += −Σ θ·it/η²
+    divide_by_scalar_backward(ctx, config_.threshold_learn ? grad(threshold_) : Tensor(), deta, s.dthreshold,
+                              param(threshold_), d.step, true);
+  const bool step_chain = config_.step_auto && !lasso();  // ∂L/∂η ≠ 0 only in the absolute form
+  if (patch()) {
+    finish_gram_backward(ctx, d, g, -1.0f, step_chain ? param(power_) : Tensor(), s.deta_auto);
+  } else if (step_chain) {
+    ensure_tensor(s.step_auto_scratch, w.shape(), w.dtype(), w.device());
+    add_step_auto_gradient(ctx, d, g, s.deta_auto, s.power, s.step_auto_scratch);
+  }
 }
 
 void SparseCodeLayer::finish_backward(Context& ctx, const Dictionary& d, const DictionaryGrads& g, SparseCodeState& s) {
   const Tensor w = param(weight_);
-  if (config_.threshold_form == ThresholdForm::lasso && config_.backward == PursuitBackward::unrolled) {
+  if (lasso()) {
     // θ = η·λ: ∂L/∂λ = η·∂L/∂θ, ∂L/∂η += ⟨λ, ∂L/∂θ⟩ (a 1×C by C×1 product on the device).
     const Tensor lambda = param(threshold_);
     if (config_.threshold_learn) add_scaled(ctx, grad(threshold_), grad(threshold_), 1.0f, d.step, s.dthreshold);
@@ -118,16 +136,13 @@ void SparseCodeLayer::finish_backward(Context& ctx, const Dictionary& d, const D
       axpy(ctx, g.step, 1.0f, s.product.view(Shape{1}));
     }
   }
-  if (config_.step_auto) {
-    // Without ∂η/∂W the optimizer would not see that growing W shrinks η, and learning crawls. (For the patch
-    // pursuit the term lands in ∂L/∂(AᵀA), folded into W below.)
-    const Shape scratch = patch() ? Shape{config_.out, config_.out, 1, 1} : w.shape();
-    ensure_tensor(s.step_auto_scratch, scratch, w.dtype(), w.device());
-    add_step_auto_gradient(ctx, d, g, s.deta_auto, s.power, s.step_auto_scratch);
-  }
+  // Without ∂η/∂W under step: auto the optimizer would not see that growing W shrinks η, and learning crawls.
   if (patch()) {
-    ensure_tensor(s.weight_scratch, w.shape(), w.dtype(), w.device());
-    finish_gram_backward(ctx, d, g, s.weight_scratch);
+    // AᵀA's gradient into W, with the step's chain (one op).
+    finish_gram_backward(ctx, d, g, 1.0f, config_.step_auto ? param(power_) : Tensor(), s.deta_auto);
+  } else if (config_.step_auto) {
+    ensure_tensor(s.step_auto_scratch, w.shape(), w.dtype(), w.device());
+    add_step_auto_gradient(ctx, d, g, s.deta_auto, s.power, s.step_auto_scratch);
   }
 }
 

@@ -1,7 +1,7 @@
 // The keys of `type: sparse_code` (configs/README.md lists them with their defaults), parsed strictly and
-// written back for the resolved config. The patch pursuit changes four defaults to SCN's: 50 FISTA steps,
-// step: auto (1/λ_max of AᵀA), the lasso form of the threshold (λ, initialised 0, kept ≥ 0) and the
-// randn/(k²·C) initialisation.
+// written back for the resolved config. The patch pursuit changes four defaults to SCN's: its 50 FISTA steps
+// (iters: 49, γ₀ being the first), step: auto (1/λ_max of AᵀA), the lasso form of the threshold (λ,
+// initialised 0, kept ≥ 0) and the randn/(k²·C) initialisation.
 #include "layers/registry.h"
 #include "layers/sparse_code.h"
 
@@ -27,7 +27,7 @@ SparseCodeConfig SparseCodeConfig::parse(const ConfigNode& node) {
   c.kernel = static_cast<int>(node.get_positive_int("kernel", 3, kMaxKernel));
   c.stride = static_cast<int>(node.get_positive_int("stride", 1, kMaxKernel));
   c.pad = static_cast<int>(node.get_nonneg_int("pad", c.kernel / 2, kMaxKernel));
-  c.iters = static_cast<int>(node.get_nonneg_int("iters", patch ? 50 : 0, kMaxPursuitIters));
+  c.iters = static_cast<int>(node.get_nonneg_int("iters", patch ? kScnIters : 0, kMaxPursuitIters));
   c.algorithm = node.get_enum("algorithm", "fista", {"ista", "fista"}) == "fista" ? PursuitAlgorithm::fista
                                                                                  : PursuitAlgorithm::ista;
   c.mode = node.get_enum("mode", "nonneg", {"nonneg", "two_sided"}) == "nonneg" ? ThresholdMode::nonneg

@@ -30,6 +30,8 @@ double average(const std::vector<double>& v) {
   return v.empty() ? 0 : s / static_cast<double>(v.size());
 }
 
+}  // namespace
+
 // Bandwidth: a device-to-device copy, counting bytes read plus bytes written.
 double measure_copy_gbps(Context& ctx) {
   const int64_t n = ctx.device().is_cuda() ? (int64_t(256) << 20) / 4 : (int64_t(64) << 20) / 4;
@@ -66,6 +68,8 @@ double measure_gemm_gflops(Context& ctx) {
   return flops / (median(ms) * 1e-3) / 1e9;
 }
 
+namespace {
+
 // Marks the timer before and after every layer.
 struct LayerMarks : NetObserver {
   DeviceTimer& timer;
@@ -81,6 +85,7 @@ ProfileReport profile(const RunConfig& config, const ProfileOptions& o) {
   const Device device = parse_device(o.device);
   Context& ctx = Context::get(device);
   ctx.allow_tf32 = o.tf32;
+  ctx.fused_pursuit = !o.reference_pursuit;
   ProfileReport r;
   r.config = config.source;
   r.device = device.is_cuda() ? cuda_device_info(device.index).name : "cpu";
@@ -136,7 +141,9 @@ ProfileReport profile(const RunConfig& config, const ProfileOptions& o) {
   for (size_t i = 0; i < nodes; ++i) {
     const NetNode& n = net->nodes()[i];
     ProfileRow row{n.name, n.type, n.layer->describe(), average(fwd[i]), average(bwd[i])};
-    row.flops = b * static_cast<double>(n.layer->flops() + n.layer->backward_flops());
+    row.flops = b * static_cast<double>(n.layer->flops() + n.layer->backward_flops()) +
+                static_cast<double>(n.layer->step_flops());
+    row.forward_flops = b * static_cast<double>(n.layer->flops());
     // Backward reads what forward read and writes as much again: about twice forward's traffic.
     row.bytes = 3.0 * b * static_cast<double>(n.layer->forward_bytes(net->input_shapes(static_cast<int>(i)), n.shape));
     r.rows.push_back(row);
@@ -201,7 +208,8 @@ nlohmann::json profile_json(const ProfileReport& r) {
   j["infer_images_per_s"] = r.infer_images_per_s;
   for (const ProfileRow& row : r.rows)
     j["rows"].push_back({{"node", row.node}, {"type", row.type}, {"details", row.details}, {"forward_ms", row.forward_ms},
-                         {"backward_ms", row.backward_ms}, {"flops", row.flops}, {"bytes", row.bytes}});
+                         {"backward_ms", row.backward_ms}, {"flops", row.flops}, {"forward_flops", row.forward_flops},
+                         {"bytes", row.bytes}});
   return j;
 }
 

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/context.h"
 #include "models/run_config.h"
 
 namespace scn {
@@ -17,12 +18,14 @@ struct ProfileOptions {
   int steps = 10;
   int warmup = 3;
   bool tf32 = false;   // let cuDNN use TF32 tensor cores for fp32 convolutions
+  bool reference_pursuit = false;  // the patch pursuit unfused (Context::fused_pursuit = false)
 };
 
 struct ProfileRow {
   std::string node, type, details;
   double forward_ms = 0, backward_ms = 0;   // per step, mean over the timed steps
   double flops = 0, bytes = 0;              // per step, forward + backward
+  double forward_flops = 0;                 // per step, forward (batch-dependent work)
 };
 
 struct ProfileReport {
@@ -36,6 +39,10 @@ struct ProfileReport {
 };
 
 ProfileReport profile(const RunConfig& config, const ProfileOptions& options);
+// The device's measured peaks (what a profile compares against): a large copy in GB/s (read + write), and a
+// large 1×1 convolution (a GEMM, through the layers' own library) in GFLOP/s.
+double measure_copy_gbps(Context& ctx);
+double measure_gemm_gflops(Context& ctx);
 std::string format_profile(const ProfileReport& report);
 nlohmann::json profile_json(const ProfileReport& report);
 

@@ -30,9 +30,10 @@ TrainStep::TrainStep(Net& net, Optimizer& optimizer, double label_smoothing, boo
   SCN_CHECK(net.device().is_cuda(), "train.cuda_graph needs a CUDA device; the net is on ", net.device().str());
   SCN_CHECK(optimizer.type() == "sgd", "train.cuda_graph supports optimizer sgd only (Adam's bias correction ",
             "changes every step), the config uses ", optimizer.type());
-  for (const NetNode& n : net.nodes())
-    SCN_CHECK(n.type != "dropout", "train.cuda_graph: node '", n.name,
-              "' is a dropout layer, whose masks change every step; a captured step would repeat one mask");
+  for (const NetNode& n : net.nodes()) {
+    const std::string why = n.layer->graph_capture_refusal();
+    SCN_CHECK(why.empty(), "train.cuda_graph: node '", n.name, "' ", why);
+  }
   lr_ = Tensor::zeros({1}, DType::f32, net.device());
 }
 

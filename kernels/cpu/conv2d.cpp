@@ -88,6 +88,12 @@ ConvEngine select_engine(const char* op, ConvEngine engine, const Tensor& t) {
   return engine;
 }
 
+// Multiply-adds ×2 of any of the three passes: one per output element (N, Co, Ho, Wo) per weight of its
+// filter (Ci·k·k), padding taps included.
+double dense_flops(const Tensor& out, const Tensor& w) {
+  return 2.0 * static_cast<double>(out.numel()) * static_cast<double>(w.numel() / w.size(0));
+}
+
 }  // namespace
 
 int64_t conv2d_output_size(int64_t in, int k, ConvParams p) {
@@ -98,13 +104,16 @@ void conv2d_forward(Context& ctx, const Tensor& y, const Tensor& x, const Tensor
                     ConvEngine engine) {
   const char* op = "conv2d_forward";
   check_conv(op, ctx, "x", x, "y", y, "w", w, p);
-  switch (select_engine(op, engine, x)) {
+  const ConvEngine chosen = select_engine(op, engine, x);
+  count_flops(dense_flops(y, w));
+  SCN_DISPATCH_CUDA(x, cuda::conv2d_forward(ctx, y, x, w, p, beta));
+  switch (chosen) {
     case ConvEngine::reference:
       return reference::conv2d_forward(ctx, y, x, w, p, beta);
     case ConvEngine::onednn:
       return onednn::conv2d_forward(ctx, y, x, w, p, beta);
     default:
-      SCN_DISPATCH_CUDA(x, cuda::conv2d_forward(ctx, y, x, w, p, beta));
+      break;
   }
   SCN_FAIL(op, ": no engine for ", x.str());
 }
@@ -113,13 +122,16 @@ void conv2d_backward_data(Context& ctx, const Tensor& dx, const Tensor& dy, cons
                           ConvEngine engine) {
   const char* op = "conv2d_backward_data";
   check_conv(op, ctx, "dx", dx, "dy", dy, "w", w, p);
-  switch (select_engine(op, engine, dx)) {
+  const ConvEngine chosen = select_engine(op, engine, dx);
+  count_flops(dense_flops(dy, w));
+  SCN_DISPATCH_CUDA(dx, cuda::conv2d_backward_data(ctx, dx, dy, w, p, beta));
+  switch (chosen) {
     case ConvEngine::reference:
       return reference::conv2d_backward_data(ctx, dx, dy, w, p, beta);
     case ConvEngine::onednn:
       return onednn::conv2d_backward_data(ctx, dx, dy, w, p, beta);
     default:
-      SCN_DISPATCH_CUDA(dx, cuda::conv2d_backward_data(ctx, dx, dy, w, p, beta));
+      break;
   }
   SCN_FAIL(op, ": no engine for ", dx.str());
 }
@@ -128,13 +140,16 @@ void conv2d_backward_weights(Context& ctx, const Tensor& dw, const Tensor& x, co
                              float beta, ConvEngine engine) {
   const char* op = "conv2d_backward_weights";
   check_conv(op, ctx, "x", x, "dy", dy, "dw", dw, p);
-  switch (select_engine(op, engine, x)) {
+  const ConvEngine chosen = select_engine(op, engine, x);
+  count_flops(dense_flops(dy, dw));
+  SCN_DISPATCH_CUDA(x, cuda::conv2d_backward_weights(ctx, dw, x, dy, p, beta));
+  switch (chosen) {
     case ConvEngine::reference:
       return reference::conv2d_backward_weights(ctx, dw, x, dy, p, beta);
     case ConvEngine::onednn:
       return onednn::conv2d_backward_weights(ctx, dw, x, dy, p, beta);
     default:
-      SCN_DISPATCH_CUDA(x, cuda::conv2d_backward_weights(ctx, dw, x, dy, p, beta));
+      break;
   }
   SCN_FAIL(op, ": no engine for ", x.str());
 }

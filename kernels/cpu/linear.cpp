@@ -8,6 +8,8 @@ namespace {
 
 struct LinearDims {
   int64_t batch, in, out;
+  // Multiply-adds ×2 of one product of these sizes (forward, dx or dw).
+  double flops() const { return 2.0 * static_cast<double>(batch) * static_cast<double>(in) * static_cast<double>(out); }
 };
 
 // y[n, o] = b[o] + Σ_i x[n, i]·w[o, i]: each output is a dot product of two contiguous rows. The classifier's
@@ -106,6 +108,7 @@ void linear_forward(Context& ctx, const Tensor& y, const Tensor& x, const Tensor
     check_dtype(op, "b", b, dt);
   }
   check_same_device(op, {&y, &x, &w, &b});
+  count_flops(d.flops());
   SCN_DISPATCH_CUDA(x, cuda::linear_forward(ctx, y, x, w, b));
   if (dt == DType::f64) return forward_cpu<double>(y, x, w, b, d);
   forward_cpu<float>(y, x, w, b, d);
@@ -135,6 +138,7 @@ void linear_backward(Context& ctx, const Tensor& dx, const Tensor& dw, const Ten
     check_dtype(op, "db", db, dt);
   }
   check_same_device(op, {&dx, &dw, &db, &dy, &x, &w});
+  count_flops((dx.defined() ? d.flops() : 0.0) + (dw.defined() ? d.flops() : 0.0));
   SCN_DISPATCH_CUDA(dy, cuda::linear_backward(ctx, dx, dw, db, dy, x, w, accumulate));
   if (dt == DType::f64) return backward_cpu<double>(dx, dw, db, dy, x, w, accumulate, d);
   backward_cpu<float>(dx, dw, db, dy, x, w, accumulate, d);

@@ -26,9 +26,11 @@ void check_reduce(const char* op, const Tensor& out, const Tensor& x) {
 // NaN wins, otherwise the larger value.
 inline double max_nan(double m, double a) { return (std::isnan(a) || a > m) ? a : m; }
 
+// Σ x (or max |x|, or with `y` defined Σ x·y) over fixed chunks, then the chunks in order.
 template <class T, bool kMaxAbs>
-double reduce_cpu(const Tensor& x) {
+double reduce_cpu(const Tensor& x, const Tensor& y = Tensor()) {
   const T* xp = x.data<T>();
+  const T* yp = y.defined() ? y.data<T>() : nullptr;
   const int64_t n = x.numel();
   const int64_t chunks = (n + kChunk - 1) / kChunk;
   std::vector<double> partial(static_cast<size_t>(chunks), 0.0);
@@ -37,7 +39,7 @@ double reduce_cpu(const Tensor& x) {
     double acc = 0;
     const int64_t end = std::min(n, (c + 1) * kChunk);
     for (int64_t i = c * kChunk; i < end; ++i) {
-      const double v = static_cast<double>(xp[i]);
+      const double v = yp ? static_cast<double>(xp[i]) * static_cast<double>(yp[i]) : static_cast<double>(xp[i]);
       acc = kMaxAbs ? max_nan(acc, std::abs(v)) : acc + v;
     }
     partial[static_cast<size_t>(c)] = acc;
@@ -96,6 +98,16 @@ void reduce_mean(Context& ctx, const Tensor& out, const Tensor& x) {
   const double n = static_cast<double>(x.numel());
   if (x.dtype() == DType::f64) return store<double>(out, reduce_cpu<double, false>(x) / n);
   store<float>(out, reduce_cpu<float, false>(x) / n);
+}
+
+void reduce_dot(Context& ctx, const Tensor& out, const Tensor& x, const Tensor& y) {
+  check_reduce("reduce_dot", out, x);
+  check_shape("reduce_dot", "y", y, x.shape());
+  check_dtype("reduce_dot", "y", y, x.dtype());
+  check_same_device("reduce_dot", {&x, &y});
+  SCN_DISPATCH_CUDA(x, cuda::reduce_dot(ctx, out, x, y));
+  if (x.dtype() == DType::f64) return store<double>(out, reduce_cpu<double, false>(x, y));
+  store<float>(out, reduce_cpu<float, false>(x, y));
 }
 
 void reduce_max_abs(Context& ctx, const Tensor& out, const Tensor& x) {

@@ -31,21 +31,25 @@ __device__ inline double combine(double acc, float v) {
 }
 
 // Pass 1: one partial per block over a grid-stride range (float4 groups, then the scalar tail).
+// With `y` (not null): the products x·y, each in double.
 template <bool kMaxAbs>
-__global__ void reduce_partial(double* partial, const float* x, int64_t n, bool vec) {
+__global__ void reduce_partial(double* partial, const float* x, const float* y, int64_t n, bool vec) {
   __shared__ double scratch[32];
   const int64_t stride = int64_t(gridDim.x) * blockDim.x;
   const int64_t tid = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
   double acc = 0;
   int64_t tail = 0;
-  if (vec) {
+  if (y) {
+    for (int64_t i = tid; i < n; i += stride) acc += static_cast<double>(x[i]) * static_cast<double>(y[i]);
+  } else if (vec) {
     for (int64_t i = tid; i < n / 4; i += stride) {
       const float4 v = load4(x, i);
       acc = combine<kMaxAbs>(combine<kMaxAbs>(combine<kMaxAbs>(combine<kMaxAbs>(acc, v.x), v.y), v.z), v.w);
     }
     tail = n / 4 * 4;
   }
-  for (int64_t i = tail + tid; i < n; i += stride) acc = combine<kMaxAbs>(acc, x[i]);
+  if (!y)
+    for (int64_t i = tail + tid; i < n; i += stride) acc = combine<kMaxAbs>(acc, x[i]);
   acc = kMaxAbs ? block_max(acc, scratch) : block_sum(acc, scratch);
   if (threadIdx.x == 0) partial[blockIdx.x] = acc;
 }
@@ -61,13 +65,14 @@ __global__ void reduce_finish(float* out, const double* partial, int blocks, dou
 }
 
 template <bool kMaxAbs>
-void reduce_all(Context& ctx, const Tensor& out, const Tensor& x, double scale) {
+void reduce_all(Context& ctx, const Tensor& out, const Tensor& x, double scale, const Tensor& y = Tensor()) {
   const int64_t n = x.numel();
   const float* xp = x.data<float>();
-  const bool vec = aligned16(xp);
+  const bool vec = aligned16(xp) && !y.defined();
   const int blocks = grid_for(ctx, vec ? n / 4 + 1 : n);
   double* partial = static_cast<double*>(ctx.workspace(sizeof(double) * blocks));
-  reduce_partial<kMaxAbs><<<blocks, kThreads, 0, stream_of(ctx)>>>(partial, xp, n, vec);
+  reduce_partial<kMaxAbs><<<blocks, kThreads, 0, stream_of(ctx)>>>(partial, xp, y.defined() ? y.data<float>() : nullptr,
+                                                                    n, vec);
   SCN_CUDA_CHECK_LAUNCH();
   reduce_finish<kMaxAbs><<<1, kThreads, 0, stream_of(ctx)>>>(out.data<float>(), partial, blocks, scale);
   SCN_CUDA_CHECK_LAUNCH();
@@ -120,6 +125,12 @@ void reduce_mean(Context& ctx, const Tensor& out, const Tensor& x) {
   NvtxRange range("reduce_mean");
   require_cuda_f32("reduce_mean", x);
   reduce_all<false>(ctx, out, x, 1.0 / static_cast<double>(x.numel()));
+}
+
+void reduce_dot(Context& ctx, const Tensor& out, const Tensor& x, const Tensor& y) {
+  NvtxRange range("reduce_dot");
+  require_cuda_f32("reduce_dot", x);
+  reduce_all<false>(ctx, out, x, 1.0, y);
 }
 
 void reduce_max_abs(Context& ctx, const Tensor& out, const Tensor& x) {

@@ -184,7 +184,7 @@ def with_defaults(layer, where):
             raise ConfigError(f"{where}.pursuit: expected convolution or patch")
         if c["backward"] not in ("unrolled", "implicit"):
             raise ConfigError(f"{where}.backward: expected unrolled or implicit")
-        c.setdefault("iters", 50 if patch else 0)
+        c.setdefault("iters", 49 if patch else 0)  # SCN's 50 FISTA steps: γ₀ and 49 more
         c.setdefault("algorithm", "fista")
         c.setdefault("mode", "nonneg")
         c.setdefault("recompute", False)
@@ -310,7 +310,7 @@ layers:
 
     # Layer defaults: the patch pursuit's four SCN defaults, and the regularizer key a resolved config may hold.
     c = with_defaults({"type": "sparse_code", "out": 4, "pursuit": "patch"}, "t")
-    assert (c["iters"], c["step"], c["threshold"]["form"], c["default_init"]) == (50, "auto", "lasso", "scn"), c
+    assert (c["iters"], c["step"], c["threshold"]["form"], c["default_init"]) == (49, "auto", "lasso", "scn"), c
     c = with_defaults({"type": "sparse_code", "out": 4, "regularizer": {"coherence": 0.1}}, "t")
     assert (c["iters"], c["step"], c["threshold"]["form"], c["pad"]) == (0, {"init": 1.0, "learn": True},
                                                                          "absolute", 1), c

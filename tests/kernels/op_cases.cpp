@@ -11,12 +11,14 @@ std::vector<OpCase> augment_cases();       // cases_augment.cpp: batch assembly 
 std::vector<OpCase> layer_op_cases();      // cases_layer_ops.cpp: scale_by_scalar, dropout
 std::vector<OpCase> pursuit_cases();       // cases_pursuit.cpp: the implicit backward's active-set solve
 std::vector<OpCase> analysis_cases();      // cases_analysis.cpp: atoms' correlations (FFT), non-zeros per position
+std::vector<OpCase> patch_pursuit_cases(); // cases_patch_pursuit.cpp: the fused patch pursuit, its power iteration,
+                                           // the Gram matrix's backward, scalar quotients, dot products
 
 const std::vector<OpCase>& all_op_cases() {
   static const std::vector<OpCase> cases = [] {
     std::vector<OpCase> all;
     for (auto&& group : {conv_cases(), sparse_cases(), elementwise_cases(), nn_cases(), augment_cases(), layer_op_cases(),
-                          pursuit_cases(), analysis_cases()})
+                          pursuit_cases(), analysis_cases(), patch_pursuit_cases()})
       all.insert(all.end(), group.begin(), group.end());
     return all;
   }();

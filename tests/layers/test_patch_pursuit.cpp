@@ -115,6 +115,55 @@ TEST(PatchPursuit, EvaluationUsesTheStepOfTheWeightsItHas) {
   EXPECT_LT(worst, 1e-6 * std::max(largest, 1.0)) << "evaluation's code differs from training's for the same weights";
 }
 
+// `iters: 49` is SCN's 50 FISTA steps: the layer equals a port of fista_nonnegative_l1_gpu.m (maxIter = 50,
+// x_old = y_old = 0, t_old = 1, A = I − DᵀD/L, const_x = Dᵀy/L − λ/L) for every patch, with SCN's L = 1/η.
+// Its 51st step (iters: 50, what the configs ran before) is a visibly different code.
+TEST(PatchPursuit, FortyNineStepsAfterTheFirstCodeAreScnsFifty) {
+  const double lambda = 0.02;
+  Built p = make("{type: sparse_code, pursuit: patch, out: 5, iters: 49, step: {init: 1.0, learn: false}}", lambda, 11);
+  auto state = p.b->layer->make_state();
+  const std::vector<double> gamma = forward(p, Mode::eval, *state).to_vector();
+  Context& ctx = Context::get(Device::cpu());
+  const Tensor w = p.b->arena.value(p.b->arena.find("node.weight"));
+  const double eta = p.b->arena.value(p.b->arena.find("node.step")).item();
+  Tensor b = Tensor::empty({2, 5, 6, 5}, DType::f64);
+  conv2d_forward(ctx, b, p.x, w, ConvParams{1, 1});
+  const std::vector<double> bv = b.to_vector(), wv = w.to_vector();
+  const int atoms = 5, length = 27, pixels = 30;
+  std::vector<double> dtd(atoms * atoms, 0.0);
+  for (int i = 0; i < atoms; ++i)
+    for (int j = 0; j < atoms; ++j)
+      for (int f = 0; f < length; ++f) dtd[i * atoms + j] += wv[i * length + f] * wv[j * length + f];
+  double worst = 0, worst_51 = 0;
+  for (int n = 0; n < 2; ++n)
+    for (int px = 0; px < pixels; ++px) {
+      auto dty = [&](int i) { return bv[(n * atoms + i) * pixels + px]; };
+      std::vector<double> x_old(atoms, 0.0), y_old(atoms, 0.0), x_new(atoms);
+      double t_old = 1;
+      std::vector<double> after_50;
+      for (int iter = 1; iter <= 51; ++iter) {  // SCN stops after 50; the 51st is what iters: 50 computes
+        for (int i = 0; i < atoms; ++i) {
+          double a_y = 0;
+          for (int j = 0; j < atoms; ++j) a_y += ((i == j ? 1.0 : 0.0) - eta * dtd[i * atoms + j]) * y_old[j];
+          x_new[i] = std::max(a_y + eta * dty(i) - lambda * eta, 0.0);
+        }
+        const double t_new = 0.5 * (1 + std::sqrt(1 + 4 * t_old * t_old));
+        for (int i = 0; i < atoms; ++i)
+          y_old[i] = (1 + (t_old - 1) / t_new) * x_new[i] - (t_old - 1) / t_new * x_old[i];
+        x_old = x_new;
+        t_old = t_new;
+        if (iter == 50) after_50 = x_new;
+      }
+      for (int i = 0; i < atoms; ++i) {
+        const double g = gamma[(n * atoms + i) * pixels + px];
+        worst = std::max(worst, std::abs(g - after_50[i]));
+        worst_51 = std::max(worst_51, std::abs(g - x_new[i]));
+      }
+    }
+  EXPECT_LT(worst, 1e-10) << "the layer's iters: 49 is not SCN's 50 steps";
+  EXPECT_GT(worst_51, 100 * 1e-10) << "a 51st step does not change the code: the comparison cannot tell the counts apart";
+}
+
 // Reverse mode through K = 3000 steps and the implicit gradient at the fixed point: the same gradients.
 void expect_implicit_matches_unrolled(const std::string& pursuit, const std::string& mode, int atoms) {
   Tensor grads[2], dx[2];

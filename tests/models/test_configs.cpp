@@ -91,6 +91,36 @@ TEST(Configs, ResolvedConfigsRoundTrip) {
   }
 }
 
+// A config named after SCN is SCN's model (Sun et al. 2017, the published MATLAB code): every sparse-coding layer
+// the per-patch non-negative lasso by FISTA with 50 proximal steps from zero (scn's iters counts those after the
+// first code γ₀, so 49; tests/layers/test_patch_pursuit.cpp checks the count against SCN's loop), the step
+// 1/λ_max(AᵀA), one λ per layer in the lasso form, SCN's initialisation, the implicit backward, 3×3 atoms.
+TEST(Configs, TheScnConfigsAreScnsModel) {
+  for (const char* f : {"cifar10/scn1.yaml", "cifar10/scn2.yaml", "cifar10/scn4.yaml", "cifar100/scn1.yaml",
+                        "cifar100/scn2.yaml", "cifar100/scn4.yaml"}) {
+    SCOPED_TRACE(f);
+    auto net = Net::build(RunConfig::load(path_of(f)).model);
+    int layers = 0;
+    for (const NetNode& n : net->nodes()) {
+      auto* layer = dynamic_cast<const SparseCodeLayer*>(n.layer.get());
+      if (!layer) continue;
+      ++layers;
+      const SparseCodeConfig& c = layer->config();
+      EXPECT_EQ(c.pursuit, GramForm::patch) << n.name;
+      EXPECT_EQ(c.iters, 49) << n.name << ": SCN's maxIter = 50 proximal steps, γ₀ the first";
+      EXPECT_EQ(c.algorithm, PursuitAlgorithm::fista) << n.name;
+      EXPECT_EQ(c.mode, ThresholdMode::nonneg) << n.name;
+      EXPECT_TRUE(c.step_auto) << n.name;
+      EXPECT_EQ(c.threshold_form, ThresholdForm::lasso) << n.name;
+      EXPECT_TRUE(c.threshold_shared) << n.name;
+      EXPECT_EQ(c.backward, PursuitBackward::implicit) << n.name;
+      EXPECT_EQ(c.kernel, 3) << n.name;
+      EXPECT_TRUE(c.tied) << n.name;
+    }
+    EXPECT_EQ(layers, 14);
+  }
+}
+
 // The unrolled pursuit is stable only while η·‖D‖² < 2: at each config's initialisation, every sparse-coding
 // layer run for K = 20 steps on unit-variance input (what the batch norm before it delivers) stays bounded.
 TEST(Configs, SparseCodingLayersStayBoundedForTwentyStepsAtInitialisation) {

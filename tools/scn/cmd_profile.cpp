@@ -1,4 +1,4 @@
-// scn profile CONFIG [--device cpu|cuda] [--batch N] [--steps N] [--warmup N] [--json FILE]
+// scn profile CONFIG [--device cpu|cuda] [--batch N] [--steps N] [--warmup N] [--json FILE] [--reference-pursuit]
 #include <cstdio>
 
 #include "commands.h"
@@ -26,6 +26,9 @@ void add_profile(CLI::App& app, Action& run) {
   sub->add_option("--json", a->json, "Also write the report as JSON");
   sub->add_flag("--force", a->force, "Replace an existing --json file");
   sub->add_flag("--tf32", a->options.tf32, "Let cuDNN use TF32 tensor cores for fp32 convolutions");
+  sub->add_flag("--reference-pursuit", a->options.reference_pursuit,
+                "Run the patch pursuit as its unfused reference (a 1x1 convolution, an update and an extrapolation "
+                "per step) instead of the fused op");
   sub->callback([a, &run] {
     run = [a] {
       if (!a->json.empty()) check_output_file(a->json, a->force, {a->config});  // before minutes of profiling
