@@ -4,7 +4,7 @@
 // dense ops (convolutions, matrix products, the fused patch pursuit). On a GPU each op is a launch and each
 // host read a synchronisation; counting them on the CPU lets tests hold a training step to the structure a
 // GPU needs without a GPU (tests/models/test_step_budget.cpp), and lets a layer's FLOP count be checked
-// against the work its ops actually did (tests/models/test_flop_counts.cpp).
+// against the work its ops actually did (tests/layers/test_flop_counts.cpp).
 #include <atomic>
 #include <cstdint>
 #include <map>

@@ -94,7 +94,7 @@ void SparseCodeLayer::init_params(Context& ctx, uint64_t seed) {
 void SparseCodeLayer::set_step(Context& ctx, double eta) { set_scalar(ctx, param(step_), eta); }
 
 // FLOPs are the multiply-adds ×2 of the convolutions and Gram products the pursuit runs (the ops count the
-// same, tests/models/test_flop_counts.cpp). One convolution of one image: pixels·Co·Ci·k² multiply-adds; the
+// same, tests/layers/test_flop_counts.cpp). One convolution of one image: pixels·Co·Ci·k² multiply-adds; the
 // patch form's Gram step: pixels·Co². Element-wise work (thresholds, extrapolations) is not counted, nor the
 // data-dependent solves of the implicit backward (the per-pixel Cholesky factorisations of the patch form,
 // conjugate gradients' iterations of the convolution form).

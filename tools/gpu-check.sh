@@ -6,9 +6,10 @@
 #                                  and Fashion-MNIST. Then call the device tool with carry [".gpucarry"] and
 #                                  the command `bash tools/gpu-check.sh` (timeout ~540 s).
 #   tools/gpu-check.sh             (there) unpacks the packages, builds for sm_90 with 16 jobs, runs the whole
-#                                  ctest suite on the GPU, the kernel benchmarks, `scn profile` of CSCN-1 and
-#                                  CSCN-4 next to PyTorch on the same nets (TF32 off, then on), and one epoch of
-#                                  the quick start on the GPU. Logs and summary.md go to $OUT.
+#                                  ctest suite on the GPU, the kernel benchmarks, the fused patch pursuit against
+#                                  its reference on SCN-1 and SCN-4, `scn profile` of CSCN-1 and CSCN-4 next to
+#                                  PyTorch on the same nets (TF32 off, then on), and one epoch of the quick start
+#                                  on the GPU. Logs and summary.md go to $OUT.
 #   tools/gpu-check.sh --dry-run   (here) the same steps with the local build on the CPU, short, to check the
 #                                  script itself before spending device time.
 set -uo pipefail
@@ -92,6 +93,21 @@ note '```'; cat "$OUT/bench.log" | tail -14 | tee -a "$summary"; note '```'
 "$build/scn_coherence_bench" configs/cifar10/scn4.yaml --device $device > "$OUT/coherence-bench.log" 2>&1 \
   || note "coherence bench FAILED (FFT and direct sum disagree, or an error)"
 note "coherence: $(tail -1 "$OUT/coherence-bench.log")"
+
+step "the fused patch pursuit against its unfused reference (SCN-1, SCN-4)"
+# The op alone at each layer's shape (dense GFLOP/s against the device's GEMM rate), then whole nets.
+for cfg in scn1 scn4; do
+  "$build/scn_pursuit_bench" configs/cifar10/$cfg.yaml --device $device --batch $([ "$device" = cpu ] && echo 8 || echo 64) \
+      --repeats $([ "$device" = cpu ] && echo 2 || echo 9) > "$OUT/pursuit-bench-$cfg.log" 2>&1 \
+    || note "pursuit bench $cfg FAILED: $(tail -1 "$OUT/pursuit-bench-$cfg.log")"
+  note '```'; tee -a "$summary" < "$OUT/pursuit-bench-$cfg.log"; note '```'
+  for engine in fused reference; do
+    "$build/scn" profile configs/cifar10/$cfg.yaml --device $device --batch $([ "$device" = cpu ] && echo 8 || echo 128) \
+        --steps $steps --warmup 2 $([ $engine = reference ] && echo --reference-pursuit) \
+        > "$OUT/profile-$cfg-$engine.log" 2>&1
+    note "$cfg $engine pursuit: $(grep -E '^training' "$OUT/profile-$cfg-$engine.log" || echo "FAILED: $(tail -1 "$OUT/profile-$cfg-$engine.log")")"
+  done
+done
 
 step "scn profile and PyTorch, same nets and batch"
 for cfg in cscn1 cscn4; do

@@ -7,7 +7,6 @@
 #include <cstring>
 
 #include "core/dispatch.h"
-#include "kernels/active_set_math.h"
 
 #if defined(__AVX512F__)
 #include <immintrin.h>
@@ -23,7 +22,7 @@ namespace {
 // A pixel's factorisation is a chain of dependent square roots and divisions: one at a time it waits on their
 // latency; eight interleaved ones fill the vector units. Where the union is much larger than the supports the
 // dense work (|U|³/6 per group against Σ|Λ_l|³/6) stops paying: past kMaxUnion atoms the pixels are solved one
-// at a time (active_set_math.h, as the CUDA kernel does).
+// at a time (solve_pixel), as the CUDA kernel does.
 constexpr int kGroup = 8;
 constexpr int kMaxUnion = 40;
 using Lanes = double __attribute__((vector_size(sizeof(double) * kGroup)));
@@ -45,21 +44,26 @@ struct Scratch {
   Lanes* factor;   // A, then L in place: packed lower triangle by rows, (i, k ≤ i) at i(i+1)/2 + k
   Lanes* inverse;  // 1/L_ii
   Lanes* work;     // the right-hand side, then y, then β
-  // One pixel at a time (unions past kMaxUnion).
+  // One pixel at a time (unions past kMaxUnion): its support, L in rows of padded(n), the solution.
   int* pixel_index;
   double* pixel_factor;
   double* pixel_work;
 
+  // Each array starts on a 64-byte boundary (the lane vectors are loaded aligned), and so does every
+  // thread's scratch: bytes() is a multiple of 64.
+  static size_t rounded(size_t n) { return (n + 63) / 64 * 64; }
+  static size_t padded(int64_t n) { return static_cast<size_t>((n + kGroup - 1) / kGroup * kGroup); }
   static size_t bytes(int64_t c) {
-    const size_t u = static_cast<size_t>(std::min<int64_t>(c, kMaxUnion));
-    return 64 * 8 + sizeof(int) * c + sizeof(Lanes) * (c + u * (u + 1) / 2 + 2 * u) + sizeof(int) * c +
-           sizeof(double) * (c * c + c);
+    const size_t u = static_cast<size_t>(std::min<int64_t>(c, kMaxUnion)), n = static_cast<size_t>(c);
+    return rounded(sizeof(int) * n) + rounded(sizeof(Lanes) * n) + rounded(sizeof(Lanes) * u * (u + 1) / 2) +
+           2 * rounded(sizeof(Lanes) * u) + rounded(sizeof(int) * n) + rounded(sizeof(double) * n * padded(n)) +
+           rounded(sizeof(double) * n);
   }
   Scratch(char* p, int64_t c) {
     const size_t u = static_cast<size_t>(std::min<int64_t>(c, kMaxUnion));
     auto take = [&p](size_t n) {
       char* at = p;
-      p += (n + 63) / 64 * 64;
+      p += rounded(n);
       return at;
     };
     index = reinterpret_cast<int*>(take(sizeof(int) * c));
@@ -68,7 +72,7 @@ struct Scratch {
     inverse = reinterpret_cast<Lanes*>(take(sizeof(Lanes) * u));
     work = reinterpret_cast<Lanes*>(take(sizeof(Lanes) * u));
     pixel_index = reinterpret_cast<int*>(take(sizeof(int) * c));
-    pixel_factor = reinterpret_cast<double*>(take(sizeof(double) * c * c));
+    pixel_factor = reinterpret_cast<double*>(take(sizeof(double) * c * padded(c)));
     pixel_work = reinterpret_cast<double*>(take(sizeof(double) * c));
   }
 };
@@ -98,6 +102,55 @@ inline void store_lanes(T* p, const Lanes& v, int lanes) {
   for (int l = 0; l < lanes; ++l) p[l] = static_cast<T>(v[l]);
 }
 
+// Σ_{k<n} a_k b_k, eight lanes wide, then the tail.
+inline double dot(const double* a, const double* b, int n) {
+  Lanes acc{};
+  int k = 0;
+  for (; k + kGroup <= n; k += kGroup) {
+    Lanes x, y;
+    std::memcpy(&x, a + k, sizeof x);
+    std::memcpy(&y, b + k, sizeof y);
+    acc += x * y;
+  }
+  double sum = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+  for (; k < n; ++k) sum += a[k] * b[k];
+  return sum;
+}
+
+// One pixel on its own support Λ (n atoms; the large supports, where a group's union would be mostly waste):
+// left-looking Cholesky of M_ΛΛ + εI in row-major rows, each entry a dot product of two rows eight lanes wide —
+// the dot products without one-multiply-add-at-a-time dependency chains.
+template <class T>
+void solve_pixel(T* beta, const T* gram, const T* code, const T* g, int channels, int64_t stride, double ridge,
+                 Scratch& s) {
+  int n = 0;
+  for (int c = 0; c < channels; ++c)
+    if (code[c * stride] != T(0)) s.pixel_index[n++] = c;
+  if (n == 0) return;
+  const int ld = static_cast<int>(Scratch::padded(n));
+  double* a = s.pixel_factor;
+  for (int i = 0; i < n; ++i) {
+    const T* row = gram + static_cast<int64_t>(s.pixel_index[i]) * channels;
+    for (int k = 0; k <= i; ++k) a[i * ld + k] = static_cast<double>(row[s.pixel_index[k]]) + (i == k ? ridge : 0.0);
+  }
+  for (int j = 0; j < n; ++j) {
+    double* lj = a + j * ld;
+    const double pivot = lj[j] - dot(lj, lj, j);
+    const double d = pivot > 0 ? std::sqrt(pivot) : kActiveSetPivotFloor;
+    lj[j] = d;
+    const double inv = 1.0 / d;
+    for (int i = j + 1; i < n; ++i) a[i * ld + j] = (a[i * ld + j] - dot(a + i * ld, lj, j)) * inv;
+  }
+  double* y = s.pixel_work;
+  for (int i = 0; i < n; ++i) y[i] = (static_cast<double>(g[s.pixel_index[i] * stride]) - dot(a + i * ld, y, i)) / a[i * ld + i];
+  for (int i = n - 1; i >= 0; --i) {
+    double sum = y[i];
+    for (int k = i + 1; k < n; ++k) sum -= a[k * ld + i] * y[k];
+    y[i] = sum / a[i * ld + i];
+  }
+  for (int i = 0; i < n; ++i) beta[s.pixel_index[i] * stride] = static_cast<T>(y[i]);
+}
+
 // The `lanes` (≤ 8) pixels whose channel 0 is at beta/code/g, channels `stride` apart.
 template <class T>
 void solve_group(T* beta, const T* gram, const T* code, const T* g, int channels, int64_t stride, int lanes,
@@ -112,9 +165,7 @@ void solve_group(T* beta, const T* gram, const T* code, const T* g, int channels
   }
   if (u == 0) return;
   if (u > kMaxUnion) {
-    for (int l = 0; l < lanes; ++l)
-      active_set_solve_pixel<T, double>(beta + l, gram, code + l, g + l, channels, stride, ridge, s.pixel_index,
-                                        s.pixel_factor, s.pixel_work);
+    for (int l = 0; l < lanes; ++l) solve_pixel(beta + l, gram, code + l, g + l, channels, stride, ridge, s);
     return;
   }
   // A = M + εI on both supports, the identity elsewhere, packed lower triangle by rows: (i, k ≤ i) at i(i+1)/2 + k.
@@ -131,8 +182,8 @@ void solve_group(T* beta, const T* gram, const T* code, const T* g, int channels
     Lanes* lj = s.factor + j * (j + 1) / 2;
     Lanes pivot = lj[j];
     for (int m = 0; m < j; ++m) pivot -= lj[m] * lj[m];
-    // M is positive semidefinite; ε > 0 keeps the pivot positive but for rounding (as active_set_math.h).
-    const Lanes d = lanes_sqrt(pivot > 0.0 ? pivot : Lanes{} + 1e-60);
+    // M is positive semidefinite; ε > 0 keeps the pivot positive but for rounding (active_set_solve.h).
+    const Lanes d = pivot > 0.0 ? lanes_sqrt(pivot) : Lanes{} + kActiveSetPivotFloor;
     lj[j] = d;
     const Lanes inv = s.inverse[j] = one / d;
     int i = j + 1;

@@ -88,6 +88,12 @@ std::vector<OpCase> pursuit_cases() {
   // Full-rank Gram (atoms longer than their count) and a singular one that only the ridge makes solvable.
   cases.push_back(active_set_case("active_set_solve", {3, 7, 5, 3}, 11, 1e-3));
   cases.push_back(active_set_case("active_set_solve_singular_gram", {2, 9, 3, 5}, 4, 0.5));
+  // The CPU's two paths: eight pixels per vector over the union of their supports (planes of 8·k pixels, and
+  // a partial group at a plane's end), and one pixel at a time past 40 atoms in the union; the CUDA warp
+  // path with more atoms than a warp has lanes.
+  cases.push_back(active_set_case("active_set_solve_groups_of_eight", {2, 16, 4, 4}, 24, 1e-3));
+  cases.push_back(active_set_case("active_set_solve_partial_group", {1, 13, 3, 7}, 20, 1e-3));
+  cases.push_back(active_set_case("active_set_solve_wide_support", {2, 97, 3, 3}, 120, 1e-2));
   return cases;
 }
 

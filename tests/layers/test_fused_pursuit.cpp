@@ -54,6 +54,8 @@ struct FusedCase {
   std::string name, yaml;
   Shape input;
 };
+void PrintTo(const FusedCase& c, std::ostream* os) { *os << c.name; }
+
 
 class FusedPursuit : public ::testing::TestWithParam<FusedCase> {};
 
