@@ -49,6 +49,16 @@ CudaResources* make_cuda_resources(int device) {
   return r.release();
 }
 
+void release_cached_device_memory(Context& ctx) {
+  cudaStreamCaptureStatus capturing = cudaStreamCaptureStatusNone;
+  SCN_CUDA_CHECK(cudaStreamIsCapturing(stream_of(ctx), &capturing));
+  if (capturing != cudaStreamCaptureStatusNone) return;
+  SCN_CUDA_CHECK(cudaStreamSynchronize(stream_of(ctx)));
+  cudaMemPool_t pool;
+  SCN_CUDA_CHECK(cudaDeviceGetDefaultMemPool(&pool, ctx.cuda().device));
+  SCN_CUDA_CHECK(cudaMemPoolTrimTo(pool, 0));
+}
+
 void destroy_cuda_resources(CudaResources* r) {
   if (!r) return;
   if (r->cublas) cublasDestroy(r->cublas);

@@ -7,8 +7,9 @@ namespace scn::cuda {
 namespace {
 
 // One block: each thread ranks its samples' labels, then two block sums. Integer sums are exact, so the counts
-// are deterministic whatever the order. An evaluation batch is small (N·K a few hundred thousand at most), so
-// one block keeps this a single launch without a zeroing pass or atomics.
+// are deterministic whatever the order. An evaluation batch is small (N·K a few hundred thousand at most: 256
+// threads rank a few samples each), so one block keeps this a single launch without a zeroing pass or atomics;
+// a grid would need both.
 __global__ void count_correct(int32_t* counts, const float* logits, const int32_t* labels, int64_t batch,
                               int64_t classes, bool accumulate) {
   __shared__ int scratch[32];

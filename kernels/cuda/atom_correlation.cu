@@ -1,5 +1,10 @@
 #include <cufft.h>
 
+#include <array>
+#include <map>
+#include <memory>
+#include <mutex>
+
 #include "kernels/atom_correlation.h"
 #include "kernels/cuda/launch.cuh"
 
@@ -37,17 +42,49 @@ __global__ void gather_strided_lags(float* out, const float* lags, int64_t pairs
   }
 }
 
-// A plan destroyed only after the stream has run it (its work area is freed with it).
-struct CufftPlan {
-  cufftHandle handle = 0;
-  bool made = false;
-  cudaStream_t stream = nullptr;
-  ~CufftPlan() {
-    if (!made) return;
-    SCN_CUDA_WARN(cudaStreamSynchronize(stream));
-    cufftDestroy(handle);
+// The two transforms of one weight shape, planned once per (M, C, k) and kept in the context: coherence is
+// measured every epoch for every dictionary (train.log_sparsity), always at the same shapes, and a plan made
+// and destroyed per call cost an allocation and a synchronisation each time. Destroyed with the context.
+struct CufftPlans {
+  cufftHandle forward = 0, inverse = 0;
+  bool made_forward = false, made_inverse = false;
+  CufftPlans() = default;
+  CufftPlans(const CufftPlans&) = delete;
+  CufftPlans& operator=(const CufftPlans&) = delete;
+  ~CufftPlans() {
+    if (made_forward) cufftDestroy(forward);
+    if (made_inverse) cufftDestroy(inverse);
   }
 };
+
+struct CufftPlanCache {
+  std::mutex mutex;
+  std::map<std::array<int64_t, 3>, std::unique_ptr<CufftPlans>> by_shape;  // (M, C, k)
+};
+
+CufftPlans& plans_for(Context& ctx, int64_t M, int64_t C, int k) {
+  CufftPlanCache& cache = ctx.state<CufftPlanCache>();
+  std::lock_guard<std::mutex> lock(cache.mutex);
+  auto& slot = cache.by_shape[{M, C, k}];
+  if (slot) return *slot;
+  const int P = 2 * k - 1, half = P / 2 + 1;
+  const int64_t spatial = int64_t(P) * P, atoms = M * C, pairs = M * M;
+  int n[2] = {P, P}, real_embed[2] = {P, P}, complex_embed[2] = {P, half};
+  // cuFFT allocates the plans' work areas itself: hand back what the stream-ordered pool holds first.
+  release_cached_device_memory(ctx);
+  auto p = std::make_unique<CufftPlans>();
+  SCN_CUFFT_CHECK(cufftPlanMany(&p->forward, 2, n, real_embed, 1, static_cast<int>(spatial), complex_embed,
+                                static_cast<int>(atoms), 1, CUFFT_R2C, static_cast<int>(atoms)));
+  p->made_forward = true;
+  SCN_CUFFT_CHECK(cufftPlanMany(&p->inverse, 2, n, complex_embed, static_cast<int>(pairs), 1, real_embed, 1,
+                                static_cast<int>(spatial), CUFFT_C2R, static_cast<int>(pairs)));
+  p->made_inverse = true;
+  SCN_CUFFT_CHECK(cufftSetStream(p->forward, stream_of(ctx)));
+  SCN_CUFFT_CHECK(cufftSetStream(p->inverse, stream_of(ctx)));
+  ctx.stats().plans_built += 2;
+  slot = std::move(p);
+  return *slot;
+}
 
 }  // namespace
 
@@ -70,39 +107,23 @@ void atom_correlations(Context& ctx, const Tensor& out, const Tensor& weight, in
   // Spectra frequency-major: spectra[f][i·C + c] (ostride = atoms, odist = 1), so that each frequency is a
   // column-major C×M matrix X_f for cuBLAS.
   Tensor spectra = Tensor::empty({freqs * atoms * 2}, DType::f32, weight.device());
-  int n[2] = {P, P}, real_embed[2] = {P, P}, complex_embed[2] = {P, half};
-  {
-    CufftPlan plan;
-    SCN_CUFFT_CHECK(cufftPlanMany(&plan.handle, 2, n, real_embed, 1, static_cast<int>(spatial), complex_embed,
-                                  static_cast<int>(atoms), 1, CUFFT_R2C, static_cast<int>(atoms)));
-    plan.made = true;
-    plan.stream = stream;
-    SCN_CUFFT_CHECK(cufftSetStream(plan.handle, stream));
-    SCN_CUFFT_CHECK(cufftExecR2C(plan.handle, padded.data<float>(), reinterpret_cast<cufftComplex*>(spectra.data<float>())));
-  }
+  CufftPlans& plans = plans_for(ctx, M, C, k);
+  SCN_CUFFT_CHECK(cufftExecR2C(plans.forward, padded.data<float>(), reinterpret_cast<cufftComplex*>(spectra.data<float>())));
 
   // Cross-spectra per frequency: X_fᴴ X_f (M×M, column-major) holds G_f[j][i] at (i, j), i.e. the row-major
   // G_f[i][j] = Σ_c F[i,c]·conj(F[j,c]) — the layout [f][pair] the inverse transform reads with istride = M².
   Tensor cross = Tensor::empty({freqs * pairs * 2}, DType::f32, weight.device());
   const cuComplex one = make_cuComplex(1.f, 0.f), zero = make_cuComplex(0.f, 0.f);
   const auto* x = reinterpret_cast<const cuComplex*>(spectra.data<float>());
-  SCN_CUBLAS_CHECK(cublasCgemmStridedBatched(ctx.cuda().cublas, CUBLAS_OP_C, CUBLAS_OP_N, static_cast<int>(M),
+  SCN_CUBLAS_CHECK(cublasCgemmStridedBatched(cublas_handle(ctx, false), CUBLAS_OP_C, CUBLAS_OP_N, static_cast<int>(M),
                                              static_cast<int>(M), static_cast<int>(C), &one, x, static_cast<int>(C),
                                              atoms, x, static_cast<int>(C), atoms, &zero,
                                              reinterpret_cast<cuComplex*>(cross.data<float>()), static_cast<int>(M),
                                              pairs, static_cast<int>(freqs)));
 
   Tensor lags = Tensor::empty({pairs, spatial}, DType::f32, weight.device());
-  {
-    CufftPlan plan;
-    SCN_CUFFT_CHECK(cufftPlanMany(&plan.handle, 2, n, complex_embed, static_cast<int>(pairs), 1, real_embed, 1,
-                                  static_cast<int>(spatial), CUFFT_C2R, static_cast<int>(pairs)));
-    plan.made = true;
-    plan.stream = stream;
-    SCN_CUFFT_CHECK(cufftSetStream(plan.handle, stream));
-    SCN_CUFFT_CHECK(cufftExecC2R(plan.handle, reinterpret_cast<cufftComplex*>(cross.data<float>()), lags.data<float>()));
-  }
-  gather_strided_lags<<<grid_for(ctx, pairs * S * S), kThreads, 0, stream>>>(out.data<float>(), lags.data<float>(),
+  SCN_CUFFT_CHECK(cufftExecC2R(plans.inverse, reinterpret_cast<cufftComplex*>(cross.data<float>()), lags.data<float>()));
+  gather_strided_lags<<<grid_for(ctx, pairs * S * S, gather_strided_lags), kThreads, 0, stream>>>(out.data<float>(), lags.data<float>(),
                                                                              pairs, P, S, R, stride);
   SCN_CUDA_CHECK_LAUNCH();
 }

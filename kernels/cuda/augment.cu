@@ -88,9 +88,9 @@ void augment_batch(Context& ctx, const Tensor& out, const Tensor& images, const 
                       key};
   float* op = out.data<float>();
   if (a.width % 4 == 0 && aligned16(op)) {
-    augment_vec4<<<grid_for(ctx, n / 4), kThreads, 0, stream_of(ctx)>>>(reinterpret_cast<float4*>(op), a, n / 4);
+    augment_vec4<<<grid_for(ctx, n / 4, augment_vec4), kThreads, 0, stream_of(ctx)>>>(reinterpret_cast<float4*>(op), a, n / 4);
   } else {
-    augment_scalar<<<grid_for(ctx, n), kThreads, 0, stream_of(ctx)>>>(op, a, n);
+    augment_scalar<<<grid_for(ctx, n, augment_scalar), kThreads, 0, stream_of(ctx)>>>(op, a, n);
   }
   SCN_CUDA_CHECK_LAUNCH();
 }

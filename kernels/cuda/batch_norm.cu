@@ -5,8 +5,9 @@ namespace scn::cuda {
 
 namespace {
 
-// Welford's running (count, mean, Σ(x − mean)²); two of them combine exactly (Chan et al.), so per-thread,
-// per-warp, per-block and per-channel statistics merge in a fixed tree: stable and deterministic.
+// Welford's (count, mean, Σ(x − mean)²); two of them combine exactly (Chan et al.), so per-thread, per-warp,
+// per-block and per-channel statistics merge in a fixed tree: stable and deterministic. A thread's own triple
+// comes from sums shifted by its first element (bn_stats_partial).
 struct Welford {
   float n, mean, m2;
 };
@@ -33,15 +34,23 @@ __global__ void bn_stats_partial(float* partial, const float* x, int64_t batch, 
   const int64_t per_channel = batch * inner;
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = (blockDim.x + 31) >> 5;
   for (int64_t c = blockIdx.y; c < channels; c += gridDim.y) {
-    Welford w{0.f, 0.f, 0.f};
-    for (int64_t j = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; j < per_channel;
-         j += int64_t(gridDim.x) * blockDim.x) {
-      const int64_t n = j / inner, k = j - n * inner;
-      const float v = x[(n * channels + c) * inner + k];
-      w.n += 1.f;
-      const float d = v - w.mean;
-      w.mean += d / w.n;
-      w.m2 += d * (v - w.mean);
+    // Each thread sums its elements shifted by the first of them (stable while the shift is a sample of the
+    // data, as the mean is), and turns the sums into a Welford triple once: no division per element.
+    float count = 0.f, shift = 0.f, s1 = 0.f, s2 = 0.f;
+    for (PlaneCursor p(blockIdx.x * int64_t(blockDim.x) + threadIdx.x, int64_t(gridDim.x) * blockDim.x, inner);
+         p.j < per_channel; p.advance(inner)) {
+      const float v = x[p.at(channels, c, inner)];
+      if (count == 0.f) shift = v;
+      const float d = v - shift;
+      count += 1.f;
+      s1 += d;
+      s2 += d * d;
+    }
+    Welford w{count, 0.f, 0.f};
+    if (count > 0.f) {
+      const float mean_shift = s1 / count;
+      w.mean = shift + mean_shift;
+      w.m2 = fmaxf(s2 - s1 * mean_shift, 0.f);
     }
     w = warp_combine(w);
     __syncthreads();  // scratch may still be read for the previous channel
@@ -212,7 +221,7 @@ void batch_norm_forward_training(Context& ctx, const Tensor& y, const Tensor& sa
   bn_stats_partial<<<grid.dims(), kThreads, 0, stream_of(ctx)>>>(partial, x.data<float>(), l.batch, l.inner,
                                                                  l.channels);
   SCN_CUDA_CHECK_LAUNCH();
-  bn_stats_finish<<<grid_for(ctx, l.channels), kThreads, 0, stream_of(ctx)>>>(
+  bn_stats_finish<<<grid_for(ctx, l.channels, bn_stats_finish), kThreads, 0, stream_of(ctx)>>>(
       save_mean.data<float>(), save_invstd.data<float>(), mut_ptr_or_null<float>(running_mean),
       mut_ptr_or_null<float>(running_var), coef, partial, ptr_or_null<float>(gamma), ptr_or_null<float>(beta),
       l.channels, grid.blocks, momentum, eps);
@@ -227,7 +236,7 @@ void batch_norm_forward_inference(Context& ctx, const Tensor& y, const Tensor& x
   const ChannelLayout l = channel_layout("batch_norm_forward_inference", x);
   if (l.channels == 0) return;
   float* coef = static_cast<float*>(ctx.workspace(sizeof(float) * 2 * l.channels));
-  bn_inference_coef<<<grid_for(ctx, l.channels), kThreads, 0, stream_of(ctx)>>>(
+  bn_inference_coef<<<grid_for(ctx, l.channels, bn_inference_coef), kThreads, 0, stream_of(ctx)>>>(
       coef, running_mean.data<float>(), running_var.data<float>(), ptr_or_null<float>(gamma), ptr_or_null<float>(beta),
       l.channels, eps);
   SCN_CUDA_CHECK_LAUNCH();
@@ -249,7 +258,7 @@ void batch_norm_backward(Context& ctx, const Tensor& dx, const Tensor& dgamma, c
                                                                            x.data<float>(), save_mean.data<float>(),
                                                                            nullptr, l.batch, l.inner, l.channels);
   SCN_CUDA_CHECK_LAUNCH();
-  bn_backward_finish<<<grid_for(ctx, l.channels), kThreads, 0, stream_of(ctx)>>>(
+  bn_backward_finish<<<grid_for(ctx, l.channels, bn_backward_finish), kThreads, 0, stream_of(ctx)>>>(
       mut_ptr_or_null<float>(dgamma), mut_ptr_or_null<float>(dbeta), coef, partial, save_invstd.data<float>(),
       ptr_or_null<float>(gamma), l.channels, grid.blocks, static_cast<double>(l.batch * l.inner), accumulate);
   SCN_CUDA_CHECK_LAUNCH();
@@ -268,7 +277,7 @@ void batch_norm_moments(Context& ctx, const Tensor& moments, const Tensor& x) {
   bn_stats_partial<<<grid.dims(), kThreads, 0, stream_of(ctx)>>>(partial, x.data<float>(), l.batch, l.inner,
                                                                  l.channels);
   SCN_CUDA_CHECK_LAUNCH();
-  bn_moments_finish<<<grid_for(ctx, l.channels), kThreads, 0, stream_of(ctx)>>>(moments.data<double>(), partial,
+  bn_moments_finish<<<grid_for(ctx, l.channels, bn_moments_finish), kThreads, 0, stream_of(ctx)>>>(moments.data<double>(), partial,
                                                                                 l.channels, grid.blocks);
   SCN_CUDA_CHECK_LAUNCH();
 }
@@ -282,7 +291,7 @@ void batch_norm_forward_from_moments(Context& ctx, const Tensor& y, const Tensor
   const ChannelLayout l = channel_layout("batch_norm_forward_from_moments", x);
   if (l.channels == 0) return;
   float* coef = static_cast<float*>(ctx.workspace(sizeof(float) * 2 * l.channels));
-  bn_moments_coef<<<grid_for(ctx, l.channels), kThreads, 0, stream_of(ctx)>>>(
+  bn_moments_coef<<<grid_for(ctx, l.channels, bn_moments_coef), kThreads, 0, stream_of(ctx)>>>(
       save_mean.data<float>(), save_invstd.data<float>(), mut_ptr_or_null<float>(running_mean),
       mut_ptr_or_null<float>(running_var), coef, moments.data<double>(), ptr_or_null<float>(gamma),
       ptr_or_null<float>(beta), l.channels, momentum, eps);
@@ -303,7 +312,7 @@ void batch_norm_backward_sums(Context& ctx, const Tensor& sums, const Tensor& dg
                                                                            x.data<float>(), save_mean.data<float>(),
                                                                            nullptr, l.batch, l.inner, l.channels);
   SCN_CUDA_CHECK_LAUNCH();
-  bn_sums_finish<<<grid_for(ctx, l.channels), kThreads, 0, stream_of(ctx)>>>(
+  bn_sums_finish<<<grid_for(ctx, l.channels, bn_sums_finish), kThreads, 0, stream_of(ctx)>>>(
       sums.data<double>(), mut_ptr_or_null<float>(dgamma), mut_ptr_or_null<float>(dbeta), partial,
       save_invstd.data<float>(), l.channels, grid.blocks, accumulate);
   SCN_CUDA_CHECK_LAUNCH();
@@ -317,7 +326,7 @@ void batch_norm_backward_from_sums(Context& ctx, const Tensor& dx, const Tensor&
   const ChannelLayout l = channel_layout("batch_norm_backward_from_sums", x);
   if (l.channels == 0) return;
   float* coef = static_cast<float*>(ctx.workspace(sizeof(float) * 3 * l.channels));
-  bn_sums_coef<<<grid_for(ctx, l.channels), kThreads, 0, stream_of(ctx)>>>(
+  bn_sums_coef<<<grid_for(ctx, l.channels, bn_sums_coef), kThreads, 0, stream_of(ctx)>>>(
       coef, sums.data<double>(), moments.data<double>(), save_invstd.data<float>(), ptr_or_null<float>(gamma),
       l.channels);
   SCN_CUDA_CHECK_LAUNCH();

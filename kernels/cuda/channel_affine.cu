@@ -47,7 +47,7 @@ void channel_affine_backward(Context& ctx, const Tensor& dx, const Tensor& dscal
       partial, mut_ptr_or_null<float>(dx), dy.data<float>(), dscale.defined() ? x.data<float>() : nullptr, nullptr,
       ptr_or_null<float>(scale), l.batch, l.inner, l.channels);
   SCN_CUDA_CHECK_LAUNCH();
-  affine_backward_finish<<<grid_for(ctx, l.channels), kThreads, 0, stream_of(ctx)>>>(
+  affine_backward_finish<<<grid_for(ctx, l.channels, affine_backward_finish), kThreads, 0, stream_of(ctx)>>>(
       mut_ptr_or_null<float>(dscale), mut_ptr_or_null<float>(dbias), partial, l.channels, grid.blocks, accumulate);
   SCN_CUDA_CHECK_LAUNCH();
 }

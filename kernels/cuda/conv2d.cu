@@ -1,10 +1,13 @@
 // The cuDNN convolution engine (cuDNN 9, legacy API), f32.
 //
-// Per (direction, shapes, params, deterministic) a plan is built once and cached in the context: the
-// tensor, filter and convolution descriptors and the algorithm that cudnnFind*AlgorithmEx measured fastest
-// on our own workspace (ctx.workspace). With ctx.deterministic only CUDNN_DETERMINISTIC algorithms are
-// taken. Math: CUDNN_FMA_MATH (unless ctx.allow_tf32), i.e. true fp32 — CUDNN_DEFAULT_MATH would let cuDNN run fp32 data through
-// TF32 tensor cores on Ampere and newer (the H100/H200 included), which is not the f32 the CPU computes.
+// Per (direction, shapes, params, deterministic, TF32) a plan is built once and cached in the context: the
+// tensor, filter and convolution descriptors and the algorithm chosen by kernels/gpu_math.h's rules —
+// measured fastest by cudnnFind*AlgorithmEx on our own workspace (ctx.workspace), or, with ctx.deterministic,
+// the first deterministic algorithm of cuDNN's heuristics (cudnnGet*_v7: the same choice in every process on
+// the same GPU model and cuDNN, so a resumed run continues bit for bit). Math: true fp32 (CUDNN_FMA_MATH)
+// unless ctx.allow_tf32; a row is taken only with a math type the context allows, and the plan then runs that
+// row's algorithm with that row's math type and workspace, exactly as it was measured (a DEFAULT_MATH row is
+// TF32 on Ampere and newer, the H100/H200 included, which is not the f32 the CPU computes).
 // beta maps to cuDNN's beta (out = 1·result + beta·out); cuDNN does not read out when beta = 0.
 #include <algorithm>
 #include <array>
@@ -16,6 +19,7 @@
 
 #include "kernels/conv2d.h"
 #include "kernels/cuda/launch.cuh"
+#include "kernels/gpu_math.h"
 
 namespace scn::cuda {
 
@@ -86,27 +90,34 @@ std::unique_ptr<Plan> make_descriptors(const char* op, const ConvGeometry& g, bo
   return p;
 }
 
-// The fastest result (cuDNN sorts them by time) that ran, is deterministic when asked, and is not
-// tensor-op math.
-template <class Perf>
-const Perf* pick(const std::vector<Perf>& results, int returned, bool deterministic, bool tf32) {
-  for (int i = 0; i < returned; ++i) {
-    const Perf& r = results[i];
-    if (r.status != CUDNN_STATUS_SUCCESS) continue;
-    if (deterministic && r.determinism != CUDNN_DETERMINISTIC) continue;
-    if (!tf32 && (r.mathType == CUDNN_TENSOR_OP_MATH || r.mathType == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION)) continue;
-    return &r;
+ConvMath conv_math_of(cudnnMathType_t m) {
+  switch (m) {
+    case CUDNN_DEFAULT_MATH:
+      return ConvMath::default_math;
+    case CUDNN_TENSOR_OP_MATH:
+      return ConvMath::tensor_op;
+    case CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION:
+      return ConvMath::tensor_op_conversion;
+    default:
+      return ConvMath::fma;
   }
-  return nullptr;
 }
 
-// Stores the pick in `p`; false when nothing qualifies.
+// Picks a row by kernels/gpu_math.h's rules and stores it in `p`: the algorithm, and the row's math type set
+// on the descriptor so that the plan runs what was measured. false when nothing qualifies.
 template <class Perf>
 bool take_best(Plan& p, const std::vector<Perf>& results, int returned, bool deterministic, bool tf32) {
-  const Perf* best = pick(results, returned, deterministic, tf32);
-  if (!best) return false;
-  p.algo = static_cast<int>(best->algo);
-  p.workspace_bytes = best->memory;
+  std::vector<ConvAlgorithmResult> rows;
+  for (int i = 0; i < returned; ++i) {
+    const Perf& r = results[static_cast<size_t>(i)];
+    rows.push_back({static_cast<int>(r.algo), r.status == CUDNN_STATUS_SUCCESS, r.determinism == CUDNN_DETERMINISTIC,
+                    conv_math_of(r.mathType), r.memory});
+  }
+  const int best = choose_conv_algorithm(rows, deterministic, tf32);
+  if (best < 0) return false;
+  p.algo = rows[static_cast<size_t>(best)].algo;
+  p.workspace_bytes = rows[static_cast<size_t>(best)].workspace;
+  SCN_CUDNN_CHECK(cudnnSetConvolutionMathType(p.conv, results[static_cast<size_t>(best)].mathType));
   return true;
 }
 
@@ -137,46 +148,76 @@ size_t search_workspace(cudnnHandle_t h, Direction dir, const Plan& p) {
   return std::min(most, kMaxSearchWorkspace);
 }
 
-// Measures the algorithms of `dir` on the call's inputs and stores the choice in `p`. The search writes
-// its trial outputs into workspace scratch, never into the caller's output, which may hold values that
+// Chooses the algorithm of `dir` and stores it in `p`: by timing on the call's inputs (cudnnFind*Ex) or, for
+// deterministic runs, from cuDNN's heuristics (no timing: the same choice in every process). The timed search
+// writes its trial outputs into workspace scratch, never into the caller's output, which may hold values that
 // beta = 1 accumulates into. The tensors are (out, in1, in2) as in run().
 void find_algorithm(const char* op, Context& ctx, Direction dir, Plan& p, const Tensor& out, const Tensor& in1,
                     const Tensor& in2) {
   cudnnHandle_t h = ctx.cuda().cudnn;
-  const size_t out_bytes = round_up(out.bytes());
-  const size_t search_bytes = search_workspace(h, dir, p);
-  char* ws = static_cast<char*>(ctx.workspace(out_bytes + search_bytes));
-  void* trial_out = ws;
-  void* search_ws = ws + out_bytes;
-  const bool det = ctx.deterministic;
+  const bool det = ctx.deterministic, heuristic = conv_search(det) == ConvSearch::heuristic;
+  release_cached_device_memory(ctx);  // cuDNN may allocate while it measures
+  size_t search_bytes = 0;
+  void* trial_out = nullptr;
+  void* search_ws = nullptr;
+  if (!heuristic) {
+    const size_t out_bytes = round_up(out.bytes());
+    search_bytes = search_workspace(h, dir, p);
+    char* ws = static_cast<char*>(ctx.workspace(out_bytes + search_bytes));
+    trial_out = ws;
+    search_ws = ws + out_bytes;
+  }
   int count = 0, returned = 0;
   bool found = false;
   switch (dir) {
     case Direction::forward: {  // in1 = x, in2 = w
       SCN_CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithmMaxCount(h, &count));
       std::vector<cudnnConvolutionFwdAlgoPerf_t> r(static_cast<size_t>(count));
-      SCN_CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithmEx(h, p.in, in1.raw(), p.w, in2.raw(), p.conv, p.out,
-                                                             trial_out, count, &returned, r.data(), search_ws,
-                                                             search_bytes));
+      if (heuristic) {
+        SCN_CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(h, p.in, p.w, p.conv, p.out, count, &returned, r.data()));
+      } else {
+        SCN_CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithmEx(h, p.in, in1.raw(), p.w, in2.raw(), p.conv, p.out,
+                                                               trial_out, count, &returned, r.data(), search_ws,
+                                                               search_bytes));
+      }
       found = take_best(p, r, returned, det, ctx.allow_tf32);
+      if (found)
+        SCN_CUDNN_CHECK(cudnnGetConvolutionForwardWorkspaceSize(h, p.in, p.w, p.conv, p.out,
+                                                                cudnnConvolutionFwdAlgo_t(p.algo), &p.workspace_bytes));
       break;
     }
     case Direction::backward_data: {  // in1 = dy, in2 = w
       SCN_CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithmMaxCount(h, &count));
       std::vector<cudnnConvolutionBwdDataAlgoPerf_t> r(static_cast<size_t>(count));
-      SCN_CUDNN_CHECK(cudnnFindConvolutionBackwardDataAlgorithmEx(h, p.w, in2.raw(), p.out, in1.raw(), p.conv, p.in,
-                                                                  trial_out, count, &returned, r.data(), search_ws,
-                                                                  search_bytes));
+      if (heuristic) {
+        SCN_CUDNN_CHECK(
+            cudnnGetConvolutionBackwardDataAlgorithm_v7(h, p.w, p.out, p.conv, p.in, count, &returned, r.data()));
+      } else {
+        SCN_CUDNN_CHECK(cudnnFindConvolutionBackwardDataAlgorithmEx(h, p.w, in2.raw(), p.out, in1.raw(), p.conv, p.in,
+                                                                    trial_out, count, &returned, r.data(), search_ws,
+                                                                    search_bytes));
+      }
       found = take_best(p, r, returned, det, ctx.allow_tf32);
+      if (found)
+        SCN_CUDNN_CHECK(cudnnGetConvolutionBackwardDataWorkspaceSize(
+            h, p.w, p.out, p.conv, p.in, cudnnConvolutionBwdDataAlgo_t(p.algo), &p.workspace_bytes));
       break;
     }
     case Direction::backward_weights: {  // in1 = x, in2 = dy
       SCN_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithmMaxCount(h, &count));
       std::vector<cudnnConvolutionBwdFilterAlgoPerf_t> r(static_cast<size_t>(count));
-      SCN_CUDNN_CHECK(cudnnFindConvolutionBackwardFilterAlgorithmEx(h, p.in, in1.raw(), p.out, in2.raw(), p.conv, p.w,
-                                                                    trial_out, count, &returned, r.data(), search_ws,
-                                                                    search_bytes));
+      if (heuristic) {
+        SCN_CUDNN_CHECK(
+            cudnnGetConvolutionBackwardFilterAlgorithm_v7(h, p.in, p.out, p.conv, p.w, count, &returned, r.data()));
+      } else {
+        SCN_CUDNN_CHECK(cudnnFindConvolutionBackwardFilterAlgorithmEx(h, p.in, in1.raw(), p.out, in2.raw(), p.conv,
+                                                                      p.w, trial_out, count, &returned, r.data(),
+                                                                      search_ws, search_bytes));
+      }
       found = take_best(p, r, returned, det, ctx.allow_tf32);
+      if (found)
+        SCN_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterWorkspaceSize(
+            h, p.in, p.out, p.conv, p.w, cudnnConvolutionBwdFilterAlgo_t(p.algo), &p.workspace_bytes));
       break;
     }
   }

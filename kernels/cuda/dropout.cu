@@ -23,7 +23,7 @@ void dropout_forward(Context& ctx, const Tensor& y, const Tensor& mask, const Te
   SCN_CHECK(x.dtype() == DType::f32, "dropout_forward: the CUDA engine supports f32 only");
   const int64_t n = x.numel();
   if (n == 0) return;
-  dropout_forward_kernel<<<grid_for(ctx, n), kThreads, 0, stream_of(ctx)>>>(
+  dropout_forward_kernel<<<grid_for(ctx, n, dropout_forward_kernel), kThreads, 0, stream_of(ctx)>>>(
       y.data<float>(), mask.data<float>(), x.data<float>(), p, 1.0f / (1.0f - p), key, n);
   SCN_CUDA_CHECK_LAUNCH();
 }
@@ -33,7 +33,7 @@ void dropout_backward(Context& ctx, const Tensor& dx, const Tensor& dy, const Te
   SCN_CHECK(dy.dtype() == DType::f32, "dropout_backward: the CUDA engine supports f32 only");
   const int64_t n = dy.numel();
   if (n == 0) return;
-  dropout_backward_kernel<<<grid_for(ctx, n), kThreads, 0, stream_of(ctx)>>>(dx.data<float>(), dy.data<float>(),
+  dropout_backward_kernel<<<grid_for(ctx, n, dropout_backward_kernel), kThreads, 0, stream_of(ctx)>>>(dx.data<float>(), dy.data<float>(),
                                                                               mask.data<float>(), n);
   SCN_CUDA_CHECK_LAUNCH();
 }

@@ -29,7 +29,7 @@ void gram_matrix_backward(Context& ctx, const Tensor& dweight, const Tensor& wei
   const long long c = weight.size(0), f = weight.numel() / c;
   if (c * f == 0) return;
   const bool with_step = vector.defined();
-  gram_backward_to_atoms<<<grid_for(ctx, c * f), kThreads, 0, stream_of(ctx)>>>(
+  gram_backward_to_atoms<<<grid_for(ctx, c * f, gram_backward_to_atoms), kThreads, 0, stream_of(ctx)>>>(
       dweight.data<float>(), weight.data<float>(), dgram.data<float>(), scale,
       with_step ? vector.data<float>() : nullptr, with_step ? deta.data<float>() : nullptr,
       with_step ? eta.data<float>() : nullptr, c, f);

@@ -1,5 +1,7 @@
+#include "kernels/channel_cursor.h"
 #include "kernels/channel_layout.h"
 #include "kernels/cuda/map.cuh"
+#include "kernels/cuda/per_channel.cuh"
 #include "kernels/ista_update.h"
 #include "kernels/pursuit_math.h"
 #include "kernels/threshold_math.h"
@@ -33,8 +35,11 @@ template <bool kFirst, bool kVec>
 __global__ void ista_forward(IstaArgs a, int64_t count) {
   const float e = a.eta[0];
   const int64_t inner = kVec ? a.inner / 4 : a.inner;
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count; i += int64_t(gridDim.x) * blockDim.x) {
-    const float t = a.theta[a.shared ? 0 : (i / inner) % a.channels];
+  for (ChannelCursor c(blockIdx.x * int64_t(blockDim.x) + threadIdx.x, int64_t(gridDim.x) * blockDim.x, inner,
+                       a.channels);
+       c.i < count; c.advance(inner, a.channels)) {
+    const int64_t i = c.i;
+    const float t = a.theta[a.shared ? 0 : c.c];
     if constexpr (kVec) {
       const float4 b = load4(a.b, i);
       const float4 z = kFirst ? float4{} : load4(a.z, i);
@@ -60,38 +65,38 @@ __device__ inline float backward_one(const IstaArgs& a, float g, float z, float 
 }
 
 // Pass 1 of the backward: g_pre, and one partial ∂θ and ∂η sum per (channel, block) in a fixed order.
-// grid = (blocks_per_channel, channels)
+// grid = channel_grid(...).dims(): blocks per channel, and rows of channels (looped past 65,535)
 template <bool kFirst, bool kVec>
 __global__ void ista_backward_partial(IstaArgs a, float* partial_theta, float* partial_eta) {
   __shared__ float scratch[32];
-  const int64_t c = blockIdx.y;
-  const float t = a.theta[a.shared ? 0 : c];
   const float e = a.eta[0];
   const int64_t inner = kVec ? a.inner / 4 : a.inner;
-  float st = 0.f, se = 0.f;
-  for (int64_t j = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; j < a.batch * inner;
-       j += int64_t(gridDim.x) * blockDim.x) {
-    const int64_t n = j / inner, k = j - n * inner;
-    const int64_t i = (n * a.channels + c) * inner + k;
-    if constexpr (kVec) {
-      const float4 g = load4(a.g, i), b = load4(a.b, i);
-      const float4 z = kFirst ? float4{} : load4(a.z, i);
-      const float4 G = kFirst ? float4{} : load4(a.G, i);
-      float4 r;
-      r.x = backward_one<kFirst>(a, g.x, z.x, b.x, G.x, e, t, st, se);
-      r.y = backward_one<kFirst>(a, g.y, z.y, b.y, G.y, e, t, st, se);
-      r.z = backward_one<kFirst>(a, g.z, z.z, b.z, G.z, e, t, st, se);
-      r.w = backward_one<kFirst>(a, g.w, z.w, b.w, G.w, e, t, st, se);
-      store4(a.out, i, r);
-    } else {
-      a.out[i] = backward_one<kFirst>(a, a.g[i], kFirst ? 0.f : a.z[i], a.b[i], kFirst ? 0.f : a.G[i], e, t, st, se);
+  for (int64_t c = blockIdx.y; c < a.channels; c += gridDim.y) {
+    const float t = a.theta[a.shared ? 0 : c];
+    float st = 0.f, se = 0.f;
+    for (PlaneCursor p(blockIdx.x * int64_t(blockDim.x) + threadIdx.x, int64_t(gridDim.x) * blockDim.x, inner);
+         p.j < a.batch * inner; p.advance(inner)) {
+      const int64_t i = p.at(a.channels, c, inner);
+      if constexpr (kVec) {
+        const float4 g = load4(a.g, i), b = load4(a.b, i);
+        const float4 z = kFirst ? float4{} : load4(a.z, i);
+        const float4 G = kFirst ? float4{} : load4(a.G, i);
+        float4 r;
+        r.x = backward_one<kFirst>(a, g.x, z.x, b.x, G.x, e, t, st, se);
+        r.y = backward_one<kFirst>(a, g.y, z.y, b.y, G.y, e, t, st, se);
+        r.z = backward_one<kFirst>(a, g.z, z.z, b.z, G.z, e, t, st, se);
+        r.w = backward_one<kFirst>(a, g.w, z.w, b.w, G.w, e, t, st, se);
+        store4(a.out, i, r);
+      } else {
+        a.out[i] = backward_one<kFirst>(a, a.g[i], kFirst ? 0.f : a.z[i], a.b[i], kFirst ? 0.f : a.G[i], e, t, st, se);
+      }
     }
-  }
-  st = block_sum(st, scratch);
-  se = block_sum(se, scratch);
-  if (threadIdx.x == 0) {
-    partial_theta[c * gridDim.x + blockIdx.x] = -st;
-    partial_eta[c * gridDim.x + blockIdx.x] = se;
+    st = block_sum(st, scratch);
+    se = block_sum(se, scratch);
+    if (threadIdx.x == 0) {
+      partial_theta[c * gridDim.x + blockIdx.x] = -st;
+      partial_eta[c * gridDim.x + blockIdx.x] = se;
+    }
   }
 }
 
@@ -159,12 +164,9 @@ void ista_update_forward(Context& ctx, const Tensor& gamma, const Tensor& z, con
   const IstaArgs a = make_args(gamma, z, b, G, Tensor(), eta, theta, mode, l);
   const bool first = !z.defined(), vec = can_vectorize(a);
   const int64_t count = vec ? n / 4 : n;
-  const int grid = grid_for(ctx, count);
-  cudaStream_t s = stream_of(ctx);
-  if (first && vec) ista_forward<true, true><<<grid, kThreads, 0, s>>>(a, count);
-  if (first && !vec) ista_forward<true, false><<<grid, kThreads, 0, s>>>(a, count);
-  if (!first && vec) ista_forward<false, true><<<grid, kThreads, 0, s>>>(a, count);
-  if (!first && !vec) ista_forward<false, false><<<grid, kThreads, 0, s>>>(a, count);
+  void (*kernel)(IstaArgs, int64_t) = first ? (vec ? ista_forward<true, true> : ista_forward<true, false>)
+                                             : (vec ? ista_forward<false, true> : ista_forward<false, false>);
+  kernel<<<grid_for(ctx, count, kernel), kThreads, 0, stream_of(ctx)>>>(a, count);
   SCN_CUDA_CHECK_LAUNCH();
 }
 
@@ -177,15 +179,11 @@ void ista_update_backward(Context& ctx, const Tensor& g_pre, const Tensor& dthet
   if (b.numel() == 0) return;
   const IstaArgs a = make_args(g_pre, z, b, G, g, eta, theta, mode, l);
   const bool first = !z.defined(), vec = can_vectorize(a);
-  const int64_t per_channel = l.batch * (vec ? l.inner / 4 : l.inner);
-  const int sms = ctx.cuda().properties.multiProcessorCount;
-  // Enough blocks over all channels to fill the device, at least one per channel.
-  const int blocks = static_cast<int>(std::clamp<int64_t>(
-      std::min<int64_t>((per_channel + kThreads - 1) / kThreads, (int64_t(sms) * 8 + l.channels - 1) / l.channels), 1,
-      1024));
+  const ChannelGrid channel_rows = channel_grid(ctx, ChannelLayout{l.batch, l.channels, vec ? l.inner / 4 : l.inner});
+  const int blocks = channel_rows.blocks;
   float* partial_theta = static_cast<float*>(ctx.workspace(sizeof(float) * 2 * l.channels * blocks));
   float* partial_eta = partial_theta + l.channels * blocks;
-  const dim3 grid(blocks, static_cast<unsigned>(l.channels));
+  const dim3 grid = channel_rows.dims();
   cudaStream_t s = stream_of(ctx);
   if (first && vec) ista_backward_partial<true, true><<<grid, kThreads, 0, s>>>(a, partial_theta, partial_eta);
   if (first && !vec) ista_backward_partial<true, false><<<grid, kThreads, 0, s>>>(a, partial_theta, partial_eta);
@@ -194,7 +192,7 @@ void ista_update_backward(Context& ctx, const Tensor& g_pre, const Tensor& dthet
   SCN_CUDA_CHECK_LAUNCH();
   if (!dtheta.defined() && !deta.defined()) return;
   const bool shared = a.shared;
-  const int finish_blocks = 1 + (dtheta.defined() && !shared ? grid_for(ctx, l.channels) : 0);
+  const int finish_blocks = 1 + (dtheta.defined() && !shared ? grid_for(ctx, l.channels, ista_backward_finish) : 0);
   ista_backward_finish<<<finish_blocks, kThreads, 0, s>>>(dtheta.defined() ? dtheta.data<float>() : nullptr,
                                                           deta.defined() ? deta.data<float>() : nullptr, partial_theta,
                                                           partial_eta, l.channels, blocks, shared, accumulate);

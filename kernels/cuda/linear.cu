@@ -50,15 +50,15 @@ void linear_forward(Context& ctx, const Tensor& y, const Tensor& x, const Tensor
   if (y.numel() == 0) return;
   const float one = 1.f, zero = 0.f;
   // k = in may be 0: cuBLAS then only scales y by beta = 0, leaving y = 0 (+ b below), as the CPU does.
-  SCN_CUBLAS_CHECK(cublasSgemm(ctx.cuda().cublas, CUBLAS_OP_T, CUBLAS_OP_N, out, batch, in, &one, w.data<float>(),
+  SCN_CUBLAS_CHECK(cublasSgemm(cublas_handle(ctx, ctx.allow_tf32), CUBLAS_OP_T, CUBLAS_OP_N, out, batch, in, &one, w.data<float>(),
                                std::max(in, 1), x.data<float>(), std::max(in, 1), &zero, y.data<float>(), out));
   if (!b.defined()) return;
   const int64_t n = y.numel();
   if (out % 4 == 0 && aligned16(y.data<float>(), b.data<float>())) {
-    add_bias_vec4<<<grid_for(ctx, n / 4), kThreads, 0, stream_of(ctx)>>>(
+    add_bias_vec4<<<grid_for(ctx, n / 4, add_bias_vec4), kThreads, 0, stream_of(ctx)>>>(
         reinterpret_cast<float4*>(y.data<float>()), reinterpret_cast<const float4*>(b.data<float>()), out / 4, n / 4);
   } else {
-    add_bias_scalar<<<grid_for(ctx, n), kThreads, 0, stream_of(ctx)>>>(y.data<float>(), b.data<float>(), out, n);
+    add_bias_scalar<<<grid_for(ctx, n, add_bias_scalar), kThreads, 0, stream_of(ctx)>>>(y.data<float>(), b.data<float>(), out, n);
   }
   SCN_CUDA_CHECK_LAUNCH();
 }
@@ -69,7 +69,7 @@ void linear_backward(Context& ctx, const Tensor& dx, const Tensor& dw, const Ten
   NvtxRange range(op);
   require_cuda_f32(op, dy);
   const int batch = as_int(op, dy.size(0)), in = as_int(op, x.size(1)), out = as_int(op, dy.size(1));
-  cublasHandle_t handle = ctx.cuda().cublas;
+  cublasHandle_t handle = cublas_handle(ctx, ctx.allow_tf32);
   const float one = 1.f, zero = 0.f;
   if (dx.defined() && dx.numel() > 0)
     SCN_CUBLAS_CHECK(cublasSgemm(handle, CUBLAS_OP_N, CUBLAS_OP_N, in, batch, out, &one, w.data<float>(), in,
@@ -78,7 +78,7 @@ void linear_backward(Context& ctx, const Tensor& dx, const Tensor& dw, const Ten
     SCN_CUBLAS_CHECK(cublasSgemm(handle, CUBLAS_OP_N, CUBLAS_OP_T, in, out, batch, &one, x.data<float>(), in,
                                  dy.data<float>(), out, accumulate ? &one : &zero, dw.data<float>(), in));
   if (db.defined() && out > 0) {
-    bias_grad<<<grid_for(ctx, out), kThreads, 0, stream_of(ctx)>>>(db.data<float>(), dy.data<float>(), batch, out,
+    bias_grad<<<grid_for(ctx, out, bias_grad), kThreads, 0, stream_of(ctx)>>>(db.data<float>(), dy.data<float>(), batch, out,
                                                                    accumulate);
     SCN_CUDA_CHECK_LAUNCH();
   }

@@ -25,7 +25,7 @@ __global__ void map_kernel(Op op, int64_t n, bool vec) {
 template <class Op>
 void launch_map(Context& ctx, const Op& op, int64_t n, bool vec) {
   if (n == 0) return;
-  map_kernel<<<grid_for(ctx, vec ? n / 4 + 1 : n), kThreads, 0, stream_of(ctx)>>>(op, n, vec);
+  map_kernel<<<grid_for(ctx, vec ? n / 4 + 1 : n, map_kernel<Op>), kThreads, 0, stream_of(ctx)>>>(op, n, vec);
   SCN_CUDA_CHECK_LAUNCH();
 }
 

@@ -36,7 +36,7 @@ void normalize_l2(Context& ctx, const Tensor& y, const Tensor& norm, const Tenso
       norm.data<float>(), inverse.defined() ? inverse.data<float>() : nullptr, x.data<float>(), n);
   SCN_CUDA_CHECK_LAUNCH();
   if (n == 0) return;
-  scale_by_inverse_norm<<<grid_for(ctx, n), kThreads, 0, stream_of(ctx)>>>(y.data<float>(), x.data<float>(),
+  scale_by_inverse_norm<<<grid_for(ctx, n, scale_by_inverse_norm), kThreads, 0, stream_of(ctx)>>>(y.data<float>(), x.data<float>(),
                                                                             norm.data<float>(), n);
   SCN_CUDA_CHECK_LAUNCH();
 }

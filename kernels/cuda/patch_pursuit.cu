@@ -172,7 +172,7 @@ void patch_pursuit_forward(Context& ctx, const Tensor& gamma, const Tensor& prev
   const long long blocks = b.size(0) * g.tiles_per_image;
   if (blocks == 0) return;
   float* mt = static_cast<float*>(ctx.workspace(g.gram_bytes));
-  pad_step_matrix<<<grid_for(ctx, static_cast<int64_t>(g.rows) * g.rows), kThreads, 0, stream_of(ctx)>>>(
+  pad_step_matrix<<<grid_for(ctx, static_cast<int64_t>(g.rows) * g.rows, pad_step_matrix), kThreads, 0, stream_of(ctx)>>>(
       mt, gram.data<float>(), eta.data<float>(), g.channels, g.rows);
   SCN_CUDA_CHECK_LAUNCH();
   const size_t optin = ctx.cuda().properties.sharedMemPerBlockOptin;

@@ -9,7 +9,9 @@
 
 #include "core/dtype.h"
 #include "core/tensor.h"
+#include "kernels/channel_cursor.h"
 #include "kernels/channel_layout.h"
+#include "kernels/launch_shape.h"
 #include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/map.cuh"  // require_cuda_f32
 
@@ -27,8 +29,9 @@ inline T* mut_ptr_or_null(const Tensor& t) {
 template <class F>
 __global__ void channel_map_vec4(float4* y, const float4* a, const float4* b, int64_t inner4, int64_t channels,
                                  int64_t n4, F f) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n4; i += int64_t(gridDim.x) * blockDim.x) {
-    const int64_t c = (i / inner4) % channels;
+  for (ChannelCursor e(blockIdx.x * int64_t(blockDim.x) + threadIdx.x, int64_t(gridDim.x) * blockDim.x, inner4, channels);
+       e.i < n4; e.advance(inner4, channels)) {
+    const int64_t i = e.i, c = e.c;
     const float4 u = a[i], v = b[i];
     y[i] = make_float4(f(u.x, v.x, c), f(u.y, v.y, c), f(u.z, v.z, c), f(u.w, v.w, c));
   }
@@ -37,8 +40,9 @@ __global__ void channel_map_vec4(float4* y, const float4* a, const float4* b, in
 template <class F>
 __global__ void channel_map_scalar(float* y, const float* a, const float* b, int64_t inner, int64_t channels, int64_t n,
                                    F f) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
-    y[i] = f(a[i], b[i], (i / inner) % channels);
+  for (ChannelCursor e(blockIdx.x * int64_t(blockDim.x) + threadIdx.x, int64_t(gridDim.x) * blockDim.x, inner, channels);
+       e.i < n; e.advance(inner, channels))
+    y[e.i] = f(a[e.i], b[e.i], e.c);
 }
 
 // y[i] = f(a[i], b[i], channel of i); b == nullptr passes a twice. y may alias a or b (each element is read
@@ -49,11 +53,11 @@ void channel_map(Context& ctx, float* y, const float* a, const float* b, const C
   const int64_t n = l.batch * l.channels * l.inner;
   if (n == 0) return;
   if (l.inner % 4 == 0 && aligned16(y, a, b)) {
-    channel_map_vec4<<<grid_for(ctx, n / 4), kThreads, 0, stream_of(ctx)>>>(
+    channel_map_vec4<<<grid_for(ctx, n / 4, channel_map_vec4<F>), kThreads, 0, stream_of(ctx)>>>(
         reinterpret_cast<float4*>(y), reinterpret_cast<const float4*>(a), reinterpret_cast<const float4*>(b),
         l.inner / 4, l.channels, n / 4, f);
   } else {
-    channel_map_scalar<<<grid_for(ctx, n), kThreads, 0, stream_of(ctx)>>>(y, a, b, l.inner, l.channels, n, f);
+    channel_map_scalar<<<grid_for(ctx, n, channel_map_scalar<F>), kThreads, 0, stream_of(ctx)>>>(y, a, b, l.inner, l.channels, n, f);
   }
   SCN_CUDA_CHECK_LAUNCH();
 }
@@ -67,8 +71,7 @@ struct AffineMap {
   }
 };
 
-// The grid of a per-channel reduction: (blocks per channel, channel rows). Enough blocks over all channels to fill
-// the device, at least one per channel; channels beyond gridDim.y (65535) are looped over.
+// The grid of a per-channel reduction (kernels/launch_shape.h): blocks per channel, rows of channels.
 struct ChannelGrid {
   int blocks = 1;
   int rows = 1;
@@ -76,15 +79,9 @@ struct ChannelGrid {
 };
 
 inline ChannelGrid channel_grid(Context& ctx, const ChannelLayout& l) {
-  const int64_t per_channel = l.batch * l.inner;
-  const int64_t sms = ctx.cuda().properties.multiProcessorCount;
-  ChannelGrid g;
-  g.blocks = static_cast<int>(
-      std::clamp<int64_t>(std::min<int64_t>((per_channel + kThreads - 1) / kThreads,
-                                            (sms * 8 + l.channels - 1) / std::max<int64_t>(l.channels, 1)),
-                          1, 1024));
-  g.rows = static_cast<int>(std::clamp<int64_t>(l.channels, 1, 65535));
-  return g;
+  const ChannelGridShape g =
+      channel_grid_shape(l.batch, l.inner, l.channels, ctx.cuda().properties.multiProcessorCount, kThreads);
+  return ChannelGrid{g.blocks, g.rows};
 }
 
 // partial[c·blocks + b] = Σ dy·(x − shift[c]) and partial[(C + c)·blocks + b] = Σ dy over block b's share of
@@ -99,10 +96,9 @@ __global__ void channel_dot_partial(T* partial, T* dx, const T* dy, const T* x, 
   for (int64_t c = blockIdx.y; c < channels; c += gridDim.y) {
     const T mu = shift ? shift[c] : T(0), s = scale ? scale[c] : T(1);
     T sum_gx = 0, sum_g = 0;
-    for (int64_t j = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; j < per_channel;
-         j += int64_t(gridDim.x) * blockDim.x) {
-      const int64_t n = j / inner, k = j - n * inner;
-      const int64_t i = (n * channels + c) * inner + k;
+    for (PlaneCursor p(blockIdx.x * int64_t(blockDim.x) + threadIdx.x, int64_t(gridDim.x) * blockDim.x, inner);
+         p.j < per_channel; p.advance(inner)) {
+      const int64_t i = p.at(channels, c, inner);
       const T g = dy[i];
       if (x) sum_gx += g * (x[i] - mu);
       sum_g += g;

@@ -94,7 +94,7 @@ void max_pool2d_forward(Context& ctx, const Tensor& y, const Tensor& indices, co
   NvtxRange range("max_pool2d_forward");
   require_cuda_f32("max_pool2d_forward", x);
   if (y.numel() == 0) return;
-  max_pool_forward<<<grid_for(ctx, y.numel()), kThreads, 0, stream_of(ctx)>>>(
+  max_pool_forward<<<grid_for(ctx, y.numel(), max_pool_forward), kThreads, 0, stream_of(ctx)>>>(
       y.data<float>(), indices.data<int32_t>(), x.data<float>(), dims_of(x, y), p.kernel, p.stride, p.pad);
   SCN_CUDA_CHECK_LAUNCH();
 }
@@ -104,7 +104,7 @@ void max_pool2d_backward(Context& ctx, const Tensor& dx, const Tensor& dy, const
   require_cuda_f32("max_pool2d_backward", dx);
   if (dx.numel() == 0) return;
   // Indices outside the plane (which the CPU engine rejects) match no element here and are ignored.
-  max_pool_backward<<<grid_for(ctx, dx.numel()), kThreads, 0, stream_of(ctx)>>>(
+  max_pool_backward<<<grid_for(ctx, dx.numel(), max_pool_backward), kThreads, 0, stream_of(ctx)>>>(
       dx.data<float>(), dy.data<float>(), indices.data<int32_t>(), dims_of(dx, dy), p.kernel, p.stride, p.pad);
   SCN_CUDA_CHECK_LAUNCH();
 }
@@ -113,7 +113,7 @@ void avg_pool2d_forward(Context& ctx, const Tensor& y, const Tensor& x, const Po
   NvtxRange range("avg_pool2d_forward");
   require_cuda_f32("avg_pool2d_forward", x);
   if (y.numel() == 0) return;
-  avg_pool_forward<<<grid_for(ctx, y.numel()), kThreads, 0, stream_of(ctx)>>>(y.data<float>(), x.data<float>(),
+  avg_pool_forward<<<grid_for(ctx, y.numel(), avg_pool_forward), kThreads, 0, stream_of(ctx)>>>(y.data<float>(), x.data<float>(),
                                                                               dims_of(x, y), p.kernel, p.stride, p.pad);
   SCN_CUDA_CHECK_LAUNCH();
 }
@@ -122,7 +122,7 @@ void avg_pool2d_backward(Context& ctx, const Tensor& dx, const Tensor& dy, const
   NvtxRange range("avg_pool2d_backward");
   require_cuda_f32("avg_pool2d_backward", dx);
   if (dx.numel() == 0) return;
-  avg_pool_backward<<<grid_for(ctx, dx.numel()), kThreads, 0, stream_of(ctx)>>>(
+  avg_pool_backward<<<grid_for(ctx, dx.numel(), avg_pool_backward), kThreads, 0, stream_of(ctx)>>>(
       dx.data<float>(), dy.data<float>(), dims_of(dx, dy), p.kernel, p.stride, p.pad);
   SCN_CUDA_CHECK_LAUNCH();
 }

@@ -1,5 +1,7 @@
+#include "kernels/channel_cursor.h"
 #include "kernels/channel_layout.h"
 #include "kernels/cuda/map.cuh"
+#include "kernels/cuda/per_channel.cuh"
 #include "kernels/reduce.h"
 
 namespace scn::cuda {
@@ -69,7 +71,7 @@ void reduce_all(Context& ctx, const Tensor& out, const Tensor& x, double scale, 
   const int64_t n = x.numel();
   const float* xp = x.data<float>();
   const bool vec = aligned16(xp) && !y.defined();
-  const int blocks = grid_for(ctx, vec ? n / 4 + 1 : n);
+  const int blocks = grid_for(ctx, vec ? n / 4 + 1 : n, reduce_partial<kMaxAbs>);
   double* partial = static_cast<double*>(ctx.workspace(sizeof(double) * blocks));
   reduce_partial<kMaxAbs><<<blocks, kThreads, 0, stream_of(ctx)>>>(partial, xp, y.defined() ? y.data<float>() : nullptr,
                                                                     n, vec);
@@ -78,19 +80,18 @@ void reduce_all(Context& ctx, const Tensor& out, const Tensor& x, double scale, 
   SCN_CUDA_CHECK_LAUNCH();
 }
 
-// nnz pass 1: one count per (channel, block). grid = (blocks_per_channel, channels)
+// nnz pass 1: one count per (channel, block). grid = channel_grid(...).dims() (channels looped past 65,535)
 __global__ void nnz_partial(unsigned long long* partial, const float* x, int64_t batch, int64_t inner,
                             int64_t channels) {
   __shared__ unsigned long long scratch[32];
-  const int64_t c = blockIdx.y;
-  unsigned long long k = 0;
-  for (int64_t j = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; j < batch * inner;
-       j += int64_t(gridDim.x) * blockDim.x) {
-    const int64_t n = j / inner, i = j - n * inner;
-    k += x[(n * channels + c) * inner + i] != 0.f;
+  for (int64_t c = blockIdx.y; c < channels; c += gridDim.y) {
+    unsigned long long k = 0;
+    for (PlaneCursor p(blockIdx.x * int64_t(blockDim.x) + threadIdx.x, int64_t(gridDim.x) * blockDim.x, inner);
+         p.j < batch * inner; p.advance(inner))
+      k += x[p.at(channels, c, inner)] != 0.f;
+    k = block_sum(k, scratch);
+    if (threadIdx.x == 0) partial[c * gridDim.x + blockIdx.x] = k;
   }
-  k = block_sum(k, scratch);
-  if (threadIdx.x == 0) partial[c * gridDim.x + blockIdx.x] = k;
 }
 
 // One thread per (image, position): channels are few enough (≤ a few thousand) for a serial count.
@@ -144,17 +145,13 @@ void nnz_per_channel(Context& ctx, const Tensor& counts, const Tensor& x) {
   require_cuda_f32("nnz_per_channel", x);
   const ChannelLayout l = channel_layout("nnz_per_channel", x);
   if (l.channels == 0) return;
-  const int64_t per_channel = l.batch * l.inner;
-  const int sms = ctx.cuda().properties.multiProcessorCount;
-  // Enough blocks over all channels to fill the device, at least one per channel.
-  const int blocks = static_cast<int>(std::clamp<int64_t>(
-      std::min<int64_t>((per_channel + kThreads - 1) / kThreads, (int64_t(sms) * 8 + l.channels - 1) / l.channels), 1,
-      1024));
+  const ChannelGrid grid = channel_grid(ctx, l);
+  const int blocks = grid.blocks;
   auto* partial = static_cast<unsigned long long*>(ctx.workspace(sizeof(unsigned long long) * l.channels * blocks));
-  nnz_partial<<<dim3(blocks, static_cast<unsigned>(l.channels)), kThreads, 0, stream_of(ctx)>>>(
+  nnz_partial<<<grid.dims(), kThreads, 0, stream_of(ctx)>>>(
       partial, x.data<float>(), l.batch, l.inner, l.channels);
   SCN_CUDA_CHECK_LAUNCH();
-  nnz_finish<<<grid_for(ctx, l.channels), kThreads, 0, stream_of(ctx)>>>(counts.data<float>(), partial, l.channels,
+  nnz_finish<<<grid_for(ctx, l.channels, nnz_finish), kThreads, 0, stream_of(ctx)>>>(counts.data<float>(), partial, l.channels,
                                                                          blocks);
   SCN_CUDA_CHECK_LAUNCH();
 }
@@ -164,7 +161,7 @@ void nnz_per_position(Context& ctx, const Tensor& counts, const Tensor& x) {
   require_cuda_f32("nnz_per_position", x);
   const ChannelLayout l = channel_layout("nnz_per_position", x);
   if (l.batch * l.inner == 0) return;
-  nnz_positions<<<grid_for(ctx, l.batch * l.inner), kThreads, 0, stream_of(ctx)>>>(counts.data<float>(),
+  nnz_positions<<<grid_for(ctx, l.batch * l.inner, nnz_positions), kThreads, 0, stream_of(ctx)>>>(counts.data<float>(),
                                                                                  x.data<float>(), l.batch, l.inner,
                                                                                  l.channels);
   SCN_CUDA_CHECK_LAUNCH();

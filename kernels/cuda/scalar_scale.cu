@@ -48,14 +48,16 @@ void scale_by_scalar(Context& ctx, const Tensor& y, const Tensor& x, const Tenso
   int64_t done = 0;
   if (aligned16(y.data<float>(), x.data<float>()) && n >= 4) {
     const int64_t n4 = n / 4;
-    scale_vec4<<<grid_for(ctx, n4), kThreads, 0, stream_of(ctx)>>>(reinterpret_cast<float4*>(y.data<float>()),
+    scale_vec4<<<grid_for(ctx, n4, scale_vec4), kThreads, 0, stream_of(ctx)>>>(reinterpret_cast<float4*>(y.data<float>()),
                                                                     reinterpret_cast<const float4*>(x.data<float>()),
                                                                     s.data<float>(), alpha, n4);
     SCN_CUDA_CHECK_LAUNCH();
     done = n4 * 4;
   }
   if (done < n) {
-    scale_scalar<<<1, kThreads, 0, stream_of(ctx)>>>(y.data<float>(), x.data<float>(), s.data<float>(), alpha, done, n);
+    // The tail of an aligned tensor (< 4 elements), or the whole of an unaligned one: a full grid either way.
+    scale_scalar<<<grid_for(ctx, n - done, scale_scalar), kThreads, 0, stream_of(ctx)>>>(
+        y.data<float>(), x.data<float>(), s.data<float>(), alpha, done, n);
     SCN_CUDA_CHECK_LAUNCH();
   }
 }

@@ -60,7 +60,7 @@ __global__ void mean_of(float* mean, const float* loss, int64_t batch) {
 void launch_rows(Context& ctx, float* loss, float* grad, const float* dloss, float scale, const Tensor& logits,
                  const Tensor& labels, double eps) {
   const int64_t batch = logits.size(0), classes = logits.size(1);
-  softmax_xent<<<grid_for(ctx, batch * 32), kThreads, 0, stream_of(ctx)>>>(
+  softmax_xent<<<grid_for(ctx, batch * 32, softmax_xent), kThreads, 0, stream_of(ctx)>>>(
       loss, grad, dloss, scale, logits.data<float>(), labels.data<int32_t>(), batch, classes, static_cast<float>(eps));
   SCN_CUDA_CHECK_LAUNCH();
 }

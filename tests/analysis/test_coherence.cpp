@@ -41,6 +41,32 @@ TEST(Coherence, FftMatchesTheDirectSumOnRandomDictionaries) {
 
 // Atom 1 is atom 0 moved one pixel to the right: at stride 1 the dictionary holds the same atom twice
 // (μ = 1 at δ = (0, 1)); at stride 2 that shift is not one the model can make, so μ < 1.
+// Coherence is measured every epoch for every dictionary at the same shapes: the transforms are planned once per
+// shape and kept (FFTW here, cuFFT on a GPU), not made and destroyed on every call.
+TEST(Coherence, TransformsArePlannedOncePerShape) {
+  std::vector<Device> devices{Device::cpu()};
+  if (cuda_device_count() > 0) devices.push_back(Device::cuda(0));
+  for (const Device& device : devices) {
+    SCOPED_TRACE(device.str());
+    Context& ctx = Context::get(device);
+    auto correlate = [&](const Shape& shape) {
+      const Tensor w = random_weight(shape, 5).to(device);
+      const int s = atom_correlation_shifts(static_cast<int>(shape[2]), 1);
+      Tensor out = Tensor::empty({shape[0], shape[0], s, s}, DType::f32, device);
+      atom_correlations(ctx, out, w, 1);
+      return out.to_vector();
+    };
+    const int64_t before = ctx.stats().plans_built;
+    const std::vector<double> first = correlate({5, 3, 3, 3});
+    const int64_t after_first = ctx.stats().plans_built;
+    EXPECT_EQ(correlate({5, 3, 3, 3}), first) << "the kept plans give other results";
+    EXPECT_EQ(ctx.stats().plans_built, after_first) << "a second call at the same shape planned again";
+    correlate({7, 2, 5, 5});
+    EXPECT_GT(ctx.stats().plans_built, after_first) << "another shape needs its own plans";
+    EXPECT_GE(after_first, before);
+  }
+}
+
 TEST(Coherence, AShiftedCopyIsFoundAtItsShiftOnlyWhereTheStrideAllowsIt) {
   const int k = 4;
   std::vector<double> w(2 * k * k, 0.0);
