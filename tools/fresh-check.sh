@@ -31,7 +31,6 @@ proj=$(cd "$(dirname "$0")/.." && pwd)
 root=${SCN_FRESH_DIR:-/var/tmp/scn-fresh/root}
 base=${SCN_FRESH_BASE:-/var/tmp/scn-fresh/base.tar}
 log=${SCN_FRESH_LOG:-/var/tmp/scn-fresh/fresh-check.log}
-mirror=http://deb.debian.org/debian
 mkdir -p "$(dirname "$root")" "$(dirname "$base")" "$(dirname "$log")"
 : >"$log"
 start=$(date +%s)
@@ -41,24 +40,14 @@ timing=""
 
 say() { echo "fresh-check: [$(($(date +%s) - start)) s] $*" | tee -a "$log" >&2; }
 
-# Unmounts everything below the root (deepest first), then removes it; refuses if anything stays mounted.
-remove_root() {
-  local m
-  findmnt -rn -o TARGET | awk -v r="$root/" 'index($0, r) == 1' | sort -r | while read -r m; do
-    umount -l "$m" || true
-  done
-  if findmnt -rn -o TARGET | awk -v r="$root/" 'index($0, r) == 1' | grep -q .; then
-    echo "fresh-check: something is still mounted below $root; not removing it" | tee -a "$log" >&2
-    return 1
-  fi
-  rm -rf --one-file-system "$root"
-}
+# shellcheck source=tools/fresh-root.sh
+. "$proj/tools/fresh-root.sh"
 
 finish() {
   local rc=$? t=$(($(date +%s) - start))
   trap - EXIT
   if [ "$keep" = 1 ]; then
-    findmnt -rn -o TARGET | awk -v r="$root/" 'index($0, r) == 1' | sort -r | xargs -r umount -l || true
+    unmount_root
     say "kept the root in $root (chroot $root /bin/bash)"
   elif [ -e "$root" ]; then
     remove_root || true
@@ -74,45 +63,21 @@ trap finish EXIT
 
 say "checking $proj ($(git -C "$proj" rev-parse --short HEAD), $(git -C "$proj" status --porcelain | wc -l) changed files)"
 stage=debootstrap
-if [ ! -s "$base" ]; then
-  say "debootstrapping Debian 12 (minbase) into $base (made once)"
-  command -v debootstrap >/dev/null || { apt-get update -qq && apt-get install -y -qq debootstrap; } >>"$log" 2>&1
-  # A failed earlier debootstrap may leave a partial tree: start it over.
-  rm -rf "$base.d"
-  debootstrap --variant=minbase bookworm "$base.d" "$mirror" >>"$log" 2>&1
-  # As on a standard install: updates and security beside main.
-  printf 'deb %s bookworm-updates main\ndeb %s-security bookworm-security main\n' "$mirror" "$mirror" \
-    >>"$base.d/etc/apt/sources.list"
-  rm -rf "$base.d"/var/cache/apt/archives/*.deb "$base.d"/var/lib/apt/lists/*
-  tar -C "$base.d" -cf "$base.tmp" . && mv "$base.tmp" "$base" && rm -rf "$base.d"
-fi
+make_base
 
 stage=root
-say "extracting a pristine root into $root"
-[ ! -e "$root" ] || remove_root
-mkdir -p "$root"
-tar -C "$root" -xf "$base"
-cp -L /etc/resolv.conf "$root/etc/resolv.conf"
+extract_root
 
 stage=copy
 say "copying the working tree of $proj to /src/scn"
-mkdir -p "$root/src/scn"
-# --ignore-failed-read: a tracked file the other side of a concurrent edit just deleted is skipped, not fatal.
-git -C "$proj" ls-files -z --cached --others --exclude-standard |
-  tar -C "$proj" --null --ignore-failed-read -T - -cf - 2>>"$log" | tar -C "$root/src/scn" -xf -
+copy_tree "$proj" /src/scn
 
 stage=mount
-mkdir -p "$root/proc" "$root/sys" "$root/dev"
-mount -t proc proc "$root/proc" || say "could not mount /proc; going on without it"
-mount -t sysfs -o ro sysfs "$root/sys" || say "could not mount /sys; going on without it"
-{ mount --rbind /dev "$root/dev" && mount --make-rslave "$root/dev"; } ||
-  say "could not bind-mount /dev; using the root's own device nodes"
+mount_system
 if [ -d "$proj/../shared" ]; then
-  mkdir -p "$root/src/shared"
-  if mount --bind "$proj/../shared" "$root/src/shared" && mount -o remount,bind,ro "$root/src/shared"; then
+  if bind_read_only "$proj/../shared" /src/shared; then
     say "bind-mounted $(cd "$proj/../shared" && pwd) read-only at /src/shared"
   else
-    umount "$root/src/shared" 2>/dev/null || true; rmdir "$root/src/shared"
     say "could not bind-mount ../shared; tests that need its data will skip"
   fi
 fi
@@ -120,8 +85,7 @@ fi
 stage=setup+build
 say "running SCN_CUDA=OFF tools/test.sh in the root (setup, build, tests; log: $log)"
 rc=0
-env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 CI=true SCN_CUDA=OFF \
-  chroot "$root" /bin/bash -c 'cd /src/scn && exec tools/test.sh' >>"$log" 2>&1 || rc=$?
+in_root SCN_CUDA=OFF chroot "$root" /bin/bash -c 'cd /src/scn && exec tools/test.sh' >>"$log" 2>&1 || rc=$?
 line=$(grep -a '^test.sh: setup+build [0-9]* s, tests [0-9]* s' "$log" | tail -n 1 || true)
 [ -z "$line" ] || stage=tests
 if [ "$rc" != 0 ] || [ -z "$line" ]; then say "tools/test.sh failed with status $rc"; exit 1; fi
