@@ -109,6 +109,11 @@ def _expand_list(items, where, depth, out, limit=MAX_LAYERS):
                 out.append(c)
 
 
+def _type_of(node):
+    t = node.get("type") if isinstance(node, dict) else None
+    return t if isinstance(t, str) else None
+
+
 def expand_model(model, known_types=None, where="model"):
     """A copy of `model` whose `layers` is the flat list the net is built from, without `defaults`."""
     if not isinstance(model, dict):
@@ -126,7 +131,8 @@ def expand_model(model, known_types=None, where="model"):
         for own in ("type", "name", "inputs"):
             if own in keys:
                 raise ConfigError(f"{where}.defaults.{t}.{own}: '{own}' has no default: every layer sets its own")
-    types = [l["node"].get("type") if isinstance(l["node"], dict) else None for l in flat]
+    # A type that is not a string (a list, in a hostile file) is no type: with_defaults names it later.
+    types = [_type_of(l["node"]) for l in flat]
     if known_types is None or all(t in known_types for t in types):
         for t in defaults:
             if t not in types:
@@ -142,7 +148,7 @@ def expand_model(model, known_types=None, where="model"):
             c["name"] = l["name"]
         if l["inputs"] is not None:
             c["inputs"] = l["inputs"]
-        for k, v in (defaults.get(node.get("type")) or {}).items():
+        for k, v in (defaults.get(_type_of(node)) or {}).items():
             c.setdefault(k, v)  # the layer's own key wins
         layers.append(c)
     out = {k: v for k, v in model.items() if k != "defaults"}

@@ -82,6 +82,7 @@ def cases():
         ("a config without model", ef.export_bytes("seed: 1\n"), "no `model:`"),
         ("a layer that is a list", ef.export_bytes(ef.CONFIG.replace("- {type: linear, name: head, out: 3}",
                                                                       "- [linear]")), "layers[4]"),
+        ("a layer type that is a list (found by the fuzzer)", ef.export_bytes(layer_edit("type", [])), "layers[0].type"),
         ("a tensor missing", ef.export_bytes(tensor_map={k: v for k, v in t.items() if k != "head.bias"}),
          "no tensor head.bias"),
         ("a foreign tensor", with_tensor("stranger.weight", torch.zeros(2)), "stranger.weight"),
