@@ -83,6 +83,8 @@ def cases():
         ("a layer that is a list", ef.export_bytes(ef.CONFIG.replace("- {type: linear, name: head, out: 3}",
                                                                       "- [linear]")), "layers[4]"),
         ("a layer type that is a list (found by the fuzzer)", ef.export_bytes(layer_edit("type", [])), "layers[0].type"),
+        ("a key holding a newline (found by the fuzzer)",
+         ef.export_bytes(ef.CONFIG.replace("classes: 3", 'classes: 3\n  defaults: {"x\\ny": 5}')), "defaults.x\\ny"),
         ("a tensor missing", ef.export_bytes(tensor_map={k: v for k, v in t.items() if k != "head.bias"}),
          "no tensor head.bias"),
         ("a foreign tensor", with_tensor("stranger.weight", torch.zeros(2)), "stranger.weight"),
