@@ -12,8 +12,10 @@ What is written, as scalars:
   steps.jsonl (one record every train.log_every steps, step = optimizer step):
       step/loss, step/epoch_loss, step/epoch_acc, step/lr, step/images_per_s
 Null values (epochs without evaluation) are skipped. Accuracies stay fractions in [0, 1].
-A run still being written may end in a partial line: it is skipped with a warning. A missing metrics.jsonl or
-a line that is not JSON is an error naming the file and the line (exit status 2).
+The logs are read by tools/run_metrics.py, which tools/plot shares: a run still being written may end in a
+partial line, skipped with a warning; a missing metrics.jsonl, a binary file, a line that is not JSON or nests
+too deeply, `"epoch": null`, a string where a number belongs, ... is an error naming the file and the line
+(exit status 2), found before the tensorboard package is even imported.
 
 The event files are written with the tensorboard package's own EventFileWriter and protos (the writer behind
 torch.utils.tensorboard), not a hand-rolled format; the old files of an earlier conversion are replaced.
@@ -25,14 +27,10 @@ import os
 import sys
 import tempfile
 
-from tensorboard.compat.proto.event_pb2 import Event
-from tensorboard.compat.proto.summary_pb2 import Summary
-from tensorboard.summary.writer.event_file_writer import EventFileWriter
+sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))   # tools/, wherever this runs from
+from run_metrics import EPOCH_KEYS, LAYER_MAPS, MetricsError, read_metrics, read_steps  # noqa: E402
 
 PROG = "tensorboard"
-EPOCH_KEYS = ["train_loss", "train_acc", "val_loss", "val_acc", "val_acc_batch_statistics", "lr", "images_per_s",
-              "seconds", "regularizer"]
-MAP_KEYS = ["sparsity", "coherence"]
 STEP_KEYS = ["loss", "epoch_loss", "epoch_acc", "lr", "images_per_s"]
 
 
@@ -40,55 +38,39 @@ class ConvertError(Exception):
     """A user-facing error: one line, exit status 2."""
 
 
-def read_jsonl(path, required):
-    """The records of a JSON-lines file; [] when it is absent and not required."""
-    if not os.path.isfile(path):
-        if required:
-            raise ConvertError(f"{path}: no such file (is this a run folder?)")
-        return []
-    with open(path, "r", encoding="utf-8") as f:
-        text = f.read()
-    lines = text.split("\n")
-    partial_tail = text != "" and not text.endswith("\n")
-    records = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as e:
-            if number == len(lines) and partial_tail:
-                print(f"{PROG}: warning: {path}:{number}: skipping an incomplete last line", file=sys.stderr)
-                continue
-            raise ConvertError(f"{path}:{number}: not valid JSON ({e.msg} at column {e.colno})")
-        if not isinstance(record, dict):
-            raise ConvertError(f"{path}:{number}: expected a JSON object")
-        records.append(record)
-    return records
+def warn(msg):
+    print(f"{PROG}: warning: {msg}", file=sys.stderr)
 
 
 def scalar_events(run_dir):
     """(tag, step, value) of every scalar of a run, in file order."""
     out = []
-    for number, r in enumerate(read_jsonl(os.path.join(run_dir, "metrics.jsonl"), True), start=1):
-        epoch = r.get("epoch", number)
+    try:
+        metrics, steps = read_metrics(run_dir, warn), read_steps(run_dir, warn)
+    except MetricsError as e:
+        raise ConvertError(str(e)) from None
+    for _, r in metrics:
+        epoch = int(r["epoch"])
         for key in EPOCH_KEYS:
-            if isinstance(r.get(key), (int, float)) and not isinstance(r.get(key), bool):
-                out.append((f"epoch/{key}", int(epoch), float(r[key])))
-        for key in MAP_KEYS:
+            if r.get(key) is not None:
+                out.append((f"epoch/{key}", epoch, float(r[key])))
+        for key in LAYER_MAPS:
             for node, value in (r.get(key) or {}).items():
-                if isinstance(value, (int, float)):
-                    out.append((f"{key}/{node}", int(epoch), float(value)))
-    for r in read_jsonl(os.path.join(run_dir, "steps.jsonl"), False):
+                if value is not None:
+                    out.append((f"{key}/{node}", epoch, float(value)))
+    for _, r in steps:
         for key in STEP_KEYS:
-            if isinstance(r.get(key), (int, float)) and "step" in r:
+            if r.get(key) is not None:
                 out.append((f"step/{key}", int(r["step"]), float(r[key])))
     return out
 
 
 def convert(run_dir, out_dir=None):
     """Writes the run's scalars as one event file in out_dir (default RUN_DIR/tensorboard); returns its path."""
-    events = scalar_events(run_dir)
+    events = scalar_events(run_dir)   # first: malformed logs are refused without the tensorboard package
+    from tensorboard.compat.proto.event_pb2 import Event
+    from tensorboard.compat.proto.summary_pb2 import Summary
+    from tensorboard.summary.writer.event_file_writer import EventFileWriter
     out_dir = out_dir or os.path.join(run_dir, "tensorboard")
     os.makedirs(out_dir, exist_ok=True)
     for old in glob.glob(os.path.join(out_dir, "events.out.tfevents.*")):

@@ -7,7 +7,8 @@
 
 Modules: config (scn's configs: repeat blocks, model.defaults, layer defaults; needs PyYAML only),
 safetensors_io (a reader without the safetensors package), sparse_code (both pursuits), layers (the other
-layer types), net (Net: a config's model section as one module), export (load, preprocess).
+layer types), net (Net: a config's model section as one module), export (load, preprocess), metadata (the
+checks of an export's metadata), errors (ExportError, what every refusal of a file raises).
 Importing the package does not import torch; `load`, `preprocess`, `Net`, ... import it when first used.
 """
 
@@ -16,7 +17,8 @@ __version__ = "0.1.0"
 _LAZY = {
     "load": "export", "preprocess": "export",
     "Net": "net", "load_scn_checkpoint": "net",
-    "read_safetensors": "safetensors_io", "read_metadata": "safetensors_io",
+    "read_safetensors": "safetensors_io", "read_metadata": "safetensors_io", "write_safetensors": "safetensors_io",
+    "ExportError": "errors",
     "ConfigError": "config", "expand_model": "config", "load_yaml": "config",
 }
 

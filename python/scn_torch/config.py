@@ -12,6 +12,7 @@ the block's references to it in `inputs`. Then every layer gets the keys of mode
 not set itself (a map value is replaced whole); a defaults entry no layer uses is an error.
 """
 
+import math
 import re
 
 MAX_REPEAT = 10000
@@ -39,7 +40,17 @@ def yaml_loader():
         import yaml
 
         class Loader(yaml.SafeLoader):
-            pass
+            def construct_mapping(self, node, deep=False):
+                # PyYAML keeps the last of two equal keys silently; scn refuses them (core/config).
+                seen = set()
+                for key, _ in node.value:
+                    if isinstance(key, yaml.ScalarNode) and key.value != "<<":
+                        if key.value in seen:
+                            raise yaml.constructor.ConstructorError(
+                                "while reading a map", node.start_mark, f"key {key.value!r} appears twice",
+                                key.start_mark)
+                        seen.add(key.value)
+                return super().construct_mapping(node, deep)
 
         Loader.add_implicit_resolver("tag:yaml.org,2002:float", _EXPONENT_FLOAT, list("-+0123456789."))
         _loader = Loader
@@ -55,13 +66,15 @@ def load_yaml(text_or_file):
 # ---------------------------------------------------------------------------------------------------------
 # repeat: blocks and model.defaults
 
-def _expand_list(items, where, depth, out):
+def _expand_list(items, where, depth, out, limit=MAX_LAYERS):
+    # limit: the layers `out` may reach. A block gets what is left of its parent's, so a list of aliases to one
+    # huge block stops at the first copy that does not fit rather than expanding every one of them first.
     if not isinstance(items, list) or not items:
         raise ConfigError(f"{where}: expected a non-empty list of layers")
     for i, item in enumerate(items):
         w = f"{where}[{i}]"
         if not (isinstance(item, dict) and "repeat" in item):
-            if len(out) >= MAX_LAYERS:
+            if len(out) >= limit:
                 raise ConfigError(f"{w}: the net has more than {MAX_LAYERS} layers")
             name = item.get("name") if isinstance(item, dict) else None
             inputs = item.get("inputs") if isinstance(item, dict) else None
@@ -81,8 +94,8 @@ def _expand_list(items, where, depth, out):
         if "layers" not in item:
             raise ConfigError(f"{w}: missing key 'layers'")
         block = []
-        _expand_list(item["layers"], f"{w}.layers", depth + 1, block)
-        if n > (MAX_LAYERS - len(out)) // len(block):
+        _expand_list(item["layers"], f"{w}.layers", depth + 1, block, limit - len(out))
+        if n > (limit - len(out)) // len(block):
             raise ConfigError(f"{w}: repeat: {n} copies of {len(block)} layers would make the net longer than "
                               f"{MAX_LAYERS} layers")
         declared = {l["name"] for l in block if l["name"] and l["name"] != "input"}
@@ -94,6 +107,11 @@ def _expand_list(items, where, depth, out):
                 if c["inputs"] is not None:
                     c["inputs"] = [f"{s}_{r}" if s in declared else s for s in c["inputs"]]
                 out.append(c)
+
+
+def _type_of(node):
+    t = node.get("type") if isinstance(node, dict) else None
+    return t if isinstance(t, str) else None
 
 
 def expand_model(model, known_types=None, where="model"):
@@ -113,7 +131,8 @@ def expand_model(model, known_types=None, where="model"):
         for own in ("type", "name", "inputs"):
             if own in keys:
                 raise ConfigError(f"{where}.defaults.{t}.{own}: '{own}' has no default: every layer sets its own")
-    types = [l["node"].get("type") if isinstance(l["node"], dict) else None for l in flat]
+    # A type that is not a string (a list, in a hostile file) is no type: with_defaults names it later.
+    types = [_type_of(l["node"]) for l in flat]
     if known_types is None or all(t in known_types for t in types):
         for t in defaults:
             if t not in types:
@@ -129,7 +148,7 @@ def expand_model(model, known_types=None, where="model"):
             c["name"] = l["name"]
         if l["inputs"] is not None:
             c["inputs"] = l["inputs"]
-        for k, v in (defaults.get(node.get("type")) or {}).items():
+        for k, v in (defaults.get(_type_of(node)) or {}).items():
             c.setdefault(k, v)  # the layer's own key wins
         layers.append(c)
     out = {k: v for k, v in model.items() if k != "defaults"}
@@ -138,7 +157,16 @@ def expand_model(model, known_types=None, where="model"):
 
 
 # ---------------------------------------------------------------------------------------------------------
-# One layer node with configs/README.md's defaults.
+# One layer node with configs/README.md's defaults, checked as scn checks it.
+#
+# The bounds are scn's (layers/registry.h, models/net.cpp): a file's config is refused with the key at fault
+# before anything is sized from it, so `iters: 1000000000` or `out: 100000` never reaches an allocation.
+
+MAX_CHANNELS = 1 << 16               # channels, classes, input sizes (kMaxChannels)
+MAX_KERNEL = 64                      # kernel, stride and pad of convolutions and pools (kMaxKernel)
+MAX_PURSUIT_ITERS = 10000            # kMaxPursuitIters
+MAX_ACTIVATION_ELEMENTS = 1 << 32    # of the input or of one node's output, per image (kMaxActivationElements)
+NODE_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")   # names become tensor names "<node>.<param>"
 
 COMMON_KEYS = {"type", "name", "inputs"}
 LAYER_KEYS = {
@@ -157,102 +185,270 @@ LAYER_KEYS = {
 }
 
 
+def shown(v, limit=60):
+    """A config value for an error message, cut short."""
+    text = repr(v)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _is_int(v):
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v):
+    return (_is_int(v) or isinstance(v, float)) and math.isfinite(v)
+
+
+def check_int(c, key, where, lo, hi):
+    """c[key], an integer in [lo, hi] (YAML's 8, not 8.0, "8" or true)."""
+    v = c[key]
+    if not _is_int(v) or not lo <= v <= hi:
+        what = {0: "a non-negative integer", 1: "a positive integer"}.get(lo, f"an integer from {lo}")
+        raise ConfigError(f"{where}.{key}: expected {what} up to {hi}, got {shown(v)}")
+    return v
+
+
+def check_number(c, key, where, positive=False, lo=None, hi=None, hi_open=False):
+    """c[key], a finite number (> 0 if positive; in [lo, hi] or [lo, hi) where given)."""
+    v = c[key]
+    ok = _is_number(v) and (not positive or v > 0) and (lo is None or v >= lo) and \
+        (hi is None or (v < hi if hi_open else v <= hi))
+    if not ok:
+        what = "a positive number" if positive else "a number"
+        if lo is not None and hi is not None:
+            what = f"a number in [{lo}, {hi}{')' if hi_open else ']'}"
+        elif lo is not None:
+            what = f"a number >= {lo}"
+        raise ConfigError(f"{where}.{key}: expected {what}, got {shown(v)}")
+    return float(v)
+
+
+def check_bool(c, key, where):
+    v = c[key]
+    if not isinstance(v, bool):
+        raise ConfigError(f"{where}.{key}: expected true or false, got {shown(v)}")
+    return v
+
+
+def check_enum(c, key, where, choices):
+    v = c[key]
+    if not isinstance(v, str) or v not in choices:
+        raise ConfigError(f"{where}.{key}: expected one of {', '.join(choices)}, got {shown(v)}")
+    return v
+
+
+def check_map(c, key, where, allowed):
+    """c[key] (absent: {}), a map with only the allowed keys."""
+    v = c.get(key, {})
+    if not isinstance(v, dict):
+        raise ConfigError(f"{where}.{key}: expected a map of keys ({', '.join(sorted(allowed))}), got {shown(v)}")
+    for k, value in v.items():
+        if k not in allowed:
+            raise ConfigError(f"{where}.{key}: unknown key {shown(k)} (allowed here: {', '.join(sorted(allowed))})")
+        if value is None:
+            raise ConfigError(f"{where}.{key}.{k}: no value given (leave the key out to use its default)")
+    return v
+
+
+def check_init(c, default_type, where):
+    """`init: {type, std, gain}` (layers/weight_init.cpp); the node's own map, or None when absent."""
+    if c.get("init") is None:
+        return None
+    init = check_map(c, "init", where, {"type", "std", "gain"})
+    w = f"{where}.init"
+    kind = check_enum({"type": init.get("type", default_type)}, "type", w, ("normal", "kaiming", "uniform", "scn"))
+    if "std" in init:
+        if kind != "normal":
+            raise ConfigError(f"{w}.std: 'std' applies to type: normal only")
+        if init["std"] != "auto":
+            check_number(init, "std", w, positive=True)
+    if "gain" in init:
+        check_number(init, "gain", w, positive=True)
+    return init
+
+
+def check_regularizer(c, where):
+    if c.get("regularizer") is not None:
+        reg = check_map(c, "regularizer", where, {"coherence"})
+        if "coherence" in reg:
+            check_number(reg, "coherence", f"{where}.regularizer", lo=0)
+
+
+def _geometry(c, where, kernel_default):
+    """kernel, stride and pad of a convolution or a pool, with their defaults and scn's bounds."""
+    c.setdefault("kernel", kernel_default)
+    check_int(c, "kernel", where, 1, MAX_KERNEL)
+    c.setdefault("stride", 1)
+    check_int(c, "stride", where, 1, MAX_KERNEL)
+    c.setdefault("pad", c["kernel"] // 2)
+    check_int(c, "pad", where, 0, MAX_KERNEL)
+
+
+def _sparse_code(c, where):
+    c.setdefault("pursuit", "convolution")
+    patch = check_enum(c, "pursuit", where, ("convolution", "patch")) == "patch"
+    c.setdefault("backward", "unrolled")
+    check_enum(c, "backward", where, ("unrolled", "implicit"))
+    check_int(c, "out", where, 1, MAX_CHANNELS)
+    _geometry(c, where, 3)
+    c.setdefault("iters", 49 if patch else 0)  # SCN's 50 FISTA steps: γ₀ and 49 more
+    check_int(c, "iters", where, 0, MAX_PURSUIT_ITERS)
+    c.setdefault("algorithm", "fista")
+    check_enum(c, "algorithm", where, ("ista", "fista"))
+    c.setdefault("mode", "nonneg")
+    check_enum(c, "mode", where, ("nonneg", "two_sided"))
+    c.setdefault("recompute", False)
+    check_bool(c, "recompute", where)
+    c.setdefault("tied", True)
+    if check_bool(c, "tied", where) is not True:
+        raise ConfigError(f"{where}.tied: false (untied LISTA steps) is not in scn_torch yet; type: ml_pursuit "
+                          f"with tied: false is")
+    c.setdefault("init", None)
+    check_init(c, "scn" if patch else "normal", where)
+    c.setdefault("regularizer", None)
+    check_regularizer(c, where)
+    step = c.get("step", "auto" if patch else {})
+    if step != "auto":
+        if not isinstance(step, dict):
+            raise ConfigError(f"{where}.step: expected auto or {{init: <number>, learn: <bool>}}, got {shown(step)}")
+        step = {"init": 1.0, "learn": True, **check_map(c, "step", where, {"init", "learn"})}
+        check_number(step, "init", f"{where}.step", positive=True)
+        check_bool(step, "learn", f"{where}.step")
+    c["step"] = step
+    th = {"form": "lasso" if patch else "absolute", "init": 0.0, "learn": True, "shared": False,
+          **check_map(c, "threshold", where, {"form", "init", "learn", "shared"})}
+    c["threshold"] = th
+    w = f"{where}.threshold"
+    check_enum(th, "form", w, ("absolute", "lasso"))
+    check_number(th, "init", w)
+    check_bool(th, "learn", w)
+    check_bool(th, "shared", w)
+    if (c["mode"] == "two_sided" or th["form"] == "lasso") and th["init"] < 0:
+        raise ConfigError(f"{w}.init: {'a lasso weight' if th['form'] == 'lasso' else 'a two_sided threshold'} "
+                          f"must be >= 0")
+    if "implicit" in c and c["backward"] != "implicit":
+        raise ConfigError(f"{where}.implicit: 'implicit' settings need backward: implicit")
+    implicit = {"ridge": 1e-6, "iters": 100, "tolerance": 1e-4,
+                **check_map(c, "implicit", where, {"ridge", "iters", "tolerance"})}
+    c["implicit"] = implicit
+    check_number(implicit, "ridge", f"{where}.implicit", lo=0)
+    check_int(implicit, "iters", f"{where}.implicit", 1, MAX_PURSUIT_ITERS)
+    check_number(implicit, "tolerance", f"{where}.implicit", positive=True)
+    c["default_init"] = "scn" if patch else "normal"
+    if c["backward"] == "implicit" and c["iters"] == 0:
+        raise ConfigError(f"{where}.backward: implicit needs iters > 0")
+    if c["backward"] == "implicit" and c["recompute"]:
+        raise ConfigError(f"{where}.recompute: backward: implicit keeps no iterates: recompute does not apply")
+
+
+def _ml_pursuit(c, where):
+    algorithms = ("ml_ista", "ml_fista", "ml_lista", "lbp")
+    c.setdefault("algorithm", "ml_ista")
+    check_enum(c, "algorithm", where, algorithms)
+    c.setdefault("iters", 0)
+    check_int(c, "iters", where, 0, MAX_PURSUIT_ITERS)
+    c.setdefault("tied", True)
+    check_bool(c, "tied", where)
+    c.setdefault("back_project", c["algorithm"] != "lbp")
+    if check_bool(c, "back_project", where) and c["algorithm"] == "lbp":
+        raise ConfigError(f"{where}.back_project: lbp pursues one layer at a time: it has no back-projection")
+    c.setdefault("mode", "nonneg")
+    check_enum(c, "mode", where, ("nonneg", "two_sided"))
+    c.setdefault("init", None)
+    check_init(c, "normal", where)
+    c.setdefault("backward", "unrolled")
+    check_enum(c, "backward", where, ("unrolled",))
+    if not isinstance(c.get("layers"), list) or not c["layers"]:
+        raise ConfigError(f"{where}.layers: expected a list of dictionaries {{out, kernel, stride, pad}}")
+    layers = []
+    for j, d in enumerate(c["layers"]):
+        w = f"{where}.layers[{j}]"
+        if not isinstance(d, dict):
+            raise ConfigError(f"{w}: expected a map {{out, kernel, stride, pad}}, got {shown(d)}")
+        unknown = set(d) - {"out", "kernel", "stride", "pad"}
+        if unknown or "out" not in d:
+            raise ConfigError(f"{w}: expected {{out, kernel, stride, pad}}, got {shown(sorted(map(str, d)))}")
+        d = dict(d)
+        check_int(d, "out", w, 1, MAX_CHANNELS)
+        _geometry(d, w, 3)
+        layers.append(d)
+    c["layers"] = layers
+    step = {"init": 1.0, "learn": c["algorithm"] != "ml_lista" and c["tied"],
+            **check_map(c, "step", where, {"init", "learn"})}
+    check_number(step, "init", f"{where}.step")
+    check_bool(step, "learn", f"{where}.step")
+    c["step"] = step
+    th = {"init": 0.0, "learn": True, **check_map(c, "threshold", where, {"init", "learn"})}
+    check_number(th, "init", f"{where}.threshold")
+    check_bool(th, "learn", f"{where}.threshold")
+    if c["mode"] == "two_sided" and th["init"] < 0:
+        raise ConfigError(f"{where}.threshold.init: a two_sided threshold must be >= 0")
+    c["threshold"] = th
+
+
 def with_defaults(layer, where):
-    """A copy of one layer node with every default of configs/README.md filled in."""
+    """A copy of one layer node with every default of configs/README.md filled in, each key checked as scn
+    checks it (types, choices and the bounds above); a ConfigError names the key at fault."""
     if not isinstance(layer, dict) or "type" not in layer:
         raise ConfigError(f"{where}: expected a mapping with a 'type'")
     t = layer["type"]
-    if t not in LAYER_KEYS:
-        raise ConfigError(f"{where}.type: unknown layer type '{t}'")
+    if not isinstance(t, str) or t not in LAYER_KEYS:
+        raise ConfigError(f"{where}.type: unknown layer type {shown(t)}")
     unknown = set(layer) - COMMON_KEYS - LAYER_KEYS[t]
     if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {sorted(unknown)} for type {t}")
+        raise ConfigError(f"{where}: unknown key(s) {sorted(map(str, unknown))} for type {t}")
+    for k, v in layer.items():
+        if v is None:   # `key:` with nothing after it is a value lost in editing (scn refuses it too)
+            raise ConfigError(f"{where}.{k}: no value given (leave the key out to use its default)")
     c = dict(layer)
+    if "name" in c and (not isinstance(c["name"], str) or not NODE_NAME.fullmatch(c["name"])):
+        raise ConfigError(f"{where}.name: a node name is 1 to 64 letters, digits, '_' or '-', got {shown(c['name'])}")
+    if "inputs" in c and (not isinstance(c["inputs"], list) or not c["inputs"] or
+                          not all(isinstance(s, str) for s in c["inputs"])):
+        raise ConfigError(f"{where}.inputs: expected a list of node names, got {shown(c['inputs'])}")
     if t in ("sparse_code", "conv", "linear") and "out" not in c:
         raise ConfigError(f"{where}.out: required")
-    if t in ("sparse_code", "conv"):
-        c.setdefault("kernel", 3)
-        c.setdefault("stride", 1)
-        c.setdefault("pad", c["kernel"] // 2)
-        c.setdefault("init", None)
-        c.setdefault("regularizer", None)
     if t == "sparse_code":
-        c.setdefault("pursuit", "convolution")
-        c.setdefault("backward", "unrolled")
-        patch = c["pursuit"] == "patch"
-        if c["pursuit"] not in ("convolution", "patch"):
-            raise ConfigError(f"{where}.pursuit: expected convolution or patch")
-        if c["backward"] not in ("unrolled", "implicit"):
-            raise ConfigError(f"{where}.backward: expected unrolled or implicit")
-        c.setdefault("iters", 49 if patch else 0)  # SCN's 50 FISTA steps: γ₀ and 49 more
-        c.setdefault("algorithm", "fista")
-        c.setdefault("mode", "nonneg")
-        c.setdefault("recompute", False)
-        if c.get("tied", True) is not True:
-            raise ConfigError(f"{where}.tied: false (untied LISTA steps) is not in scn_torch yet; type: ml_pursuit "
-                              f"with tied: false is")
-        if c["algorithm"] not in ("ista", "fista"):
-            raise ConfigError(f"{where}.algorithm: expected ista or fista")
-        if c["mode"] not in ("nonneg", "two_sided"):
-            raise ConfigError(f"{where}.mode: expected nonneg or two_sided")
-        step = c.get("step", "auto" if patch else {})
-        if step != "auto":
-            if not isinstance(step, dict):
-                raise ConfigError(f"{where}.step: expected auto or {{init, learn}}")
-            step = {"init": 1.0, "learn": True, **step}
-        c["step"] = step
-        c["threshold"] = {"form": "lasso" if patch else "absolute", "init": 0.0, "learn": True, "shared": False,
-                          **(c.get("threshold") or {})}
-        if c["threshold"]["form"] not in ("absolute", "lasso"):
-            raise ConfigError(f"{where}.threshold.form: expected absolute or lasso")
-        c["implicit"] = {"ridge": 1e-6, "iters": 100, "tolerance": 1e-4, **(c.get("implicit") or {})}
-        c["default_init"] = "scn" if patch else "normal"
-        if c["backward"] == "implicit" and c["iters"] == 0:
-            raise ConfigError(f"{where}.backward: implicit needs iters > 0")
-    if t == "ml_pursuit":
-        algorithms = ("ml_ista", "ml_fista", "ml_lista", "lbp")
-        c.setdefault("algorithm", "ml_ista")
-        if c["algorithm"] not in algorithms:
-            raise ConfigError(f"{where}.algorithm: expected one of {', '.join(algorithms)}")
-        c.setdefault("iters", 0)
-        c.setdefault("tied", True)
-        c.setdefault("back_project", c["algorithm"] != "lbp")
-        c.setdefault("mode", "nonneg")
-        c.setdefault("init", None)
-        if c.get("backward", "unrolled") != "unrolled":
-            raise ConfigError(f"{where}.backward: expected unrolled")
-        if not c.get("layers"):
-            raise ConfigError(f"{where}.layers: expected a list of dictionaries {{out, kernel, stride, pad}}")
-        layers = []
-        for j, d in enumerate(c["layers"]):
-            unknown = set(d) - {"out", "kernel", "stride", "pad"}
-            if unknown or "out" not in d:
-                raise ConfigError(f"{where}.layers[{j}]: expected {{out, kernel, stride, pad}}, got {sorted(d)}")
-            d = {"kernel": 3, "stride": 1, **d}
-            d.setdefault("pad", d["kernel"] // 2)
-            layers.append(d)
-        c["layers"] = layers
-        c["step"] = {"init": 1.0, "learn": c["algorithm"] != "ml_lista" and c["tied"], **(c.get("step") or {})}
-        c["threshold"] = {"init": 0.0, "learn": True, **(c.get("threshold") or {})}
-    if t == "conv":
+        _sparse_code(c, where)
+    elif t == "ml_pursuit":
+        _ml_pursuit(c, where)
+    elif t == "conv":
+        check_int(c, "out", where, 1, MAX_CHANNELS)
+        _geometry(c, where, 3)
         c.setdefault("bias", True)
-    if t == "linear":
-        c.setdefault("bias", True)
+        check_bool(c, "bias", where)
         c.setdefault("init", None)
-    if t == "batch_norm":
+        check_init(c, "kaiming", where)
+        c.setdefault("regularizer", None)
+        check_regularizer(c, where)
+    elif t == "linear":
+        check_int(c, "out", where, 1, MAX_CHANNELS)
+        c.setdefault("bias", True)
+        check_bool(c, "bias", where)
+        c.setdefault("init", None)
+        check_init(c, "uniform", where)
+    elif t == "batch_norm":
         c.setdefault("affine", True)
+        check_bool(c, "affine", where)
         c.setdefault("momentum", 0.1)
+        check_number(c, "momentum", where, lo=0, hi=1)
         c.setdefault("eps", 1e-5)
-    if t == "pool":
+        check_number(c, "eps", where, positive=True)
+        if "sync" in c:
+            check_bool(c, "sync", where)
+    elif t == "pool":
         c.setdefault("mode", "max")
+        check_enum(c, "mode", where, ("max", "avg"))
         c.setdefault("kernel", 2)
+        check_int(c, "kernel", where, 1, MAX_KERNEL)
         c.setdefault("stride", c["kernel"])
+        check_int(c, "stride", where, 1, MAX_KERNEL)
         c.setdefault("pad", 0)
-        if c["mode"] not in ("max", "avg"):
-            raise ConfigError(f"{where}.mode: expected max or avg")
-    if t == "dropout":
+        check_int(c, "pad", where, 0, MAX_KERNEL)
+    elif t == "dropout":
         c.setdefault("p", 0.5)
-    if t == "add" and len(c.get("inputs") or []) < 2:
+        check_number(c, "p", where, lo=0, hi=1, hi_open=True)
+    elif t == "add" and len(c.get("inputs") or []) < 2:
         raise ConfigError(f"{where}.inputs: add needs two or more inputs")
     return c
 

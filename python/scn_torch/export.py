@@ -7,24 +7,25 @@ absent in older checkpoints) and epoch. A checkpoint (`last.safetensors`, `best.
 metadata with format "scn-checkpoint-N", the optimizer's state (ignored here) and the power iteration's
 vectors, which make the patch pursuit's step exactly scn's (without them it is recomputed to convergence).
 """
-import json
+import os
 
 import torch
 
-from .config import ConfigError, load_yaml
+from .config import ConfigError
+from .errors import ExportError
+from .metadata import (check_format, check_other, parse_class_names, parse_config, parse_count, parse_normalization,
+                       parse_numbers)
 from .net import Net
-from .safetensors_io import read_safetensors
+from .safetensors_io import read_header, read_safetensors
 from .sparse_code import DICTIONARY_OPS
 
 
-def _numbers(metadata, key, path):
-    text = metadata.get(key)
-    if text is None:
-        return None
-    try:
-        return tuple(float(v) for v in text.split(","))
-    except ValueError:
-        raise ValueError(f"{path}: metadata {key!r} is not a comma-separated list of numbers: {text!r}") from None
+def _non_finite(tensors, path):
+    for name, t in tensors.items():
+        if t.is_floating_point() and t.numel() and not bool(torch.isfinite(t).all()):
+            bad = int((~torch.isfinite(t)).sum())
+            raise ExportError(f"{path}: tensor {name} holds {bad} NaN or Inf values: the run that wrote it had "
+                              f"diverged, so the file is not usable")
 
 
 def load(path, device=None, dictionary_op="conv2d_input"):
@@ -41,39 +42,53 @@ def load(path, device=None, dictionary_op="conv2d_input"):
       normalize_mean, normalize_std   tuples of per-channel floats (None when the file has none)
       epoch          int or None; scn_version: str or None; metadata: the file's whole metadata (dict)
       names, nodes   the scn node names and their modules (node(name) finds one)
+
+    The file is checked as scn checks it before anything is allocated: the header against the file
+    (safetensors_io), the metadata (metadata.py), the config's keys and sizes within scn's bounds, and every
+    tensor's name, dtype (F32) and exact shape against the net the config describes (built first on the meta
+    device, which allocates nothing); then the data is read and must be finite. Any refusal is an
+    ExportError (a ValueError) naming the file and the tensor or key.
     """
-    tensors, metadata, _ = read_safetensors(path)
-    fmt = metadata.get("format", "")
-    if "config" not in metadata:
-        raise ValueError(f"{path}: no 'config' in the file's metadata: not written by scn export or scn train")
-    if not (metadata.get("scn_export") or fmt.startswith("scn-checkpoint")):
-        raise ValueError(f"{path}: metadata format {fmt!r}: not an scn export (scn_export) or scn checkpoint")
     if dictionary_op not in DICTIONARY_OPS:
         raise ValueError(f"dictionary_op: expected one of {sorted(DICTIONARY_OPS)}, got {dictionary_op!r}")
-    config = load_yaml(metadata["config"])
-    if not isinstance(config, dict) or not isinstance(config.get("model"), dict):
-        raise ValueError(f"{path}: the metadata's config has no `model:` section")
+    path = os.fspath(path)
+    entries, metadata = read_header(path)
+    check_format(metadata, path)
+    config = parse_config(metadata, path)
+    where = f"{path}: metadata 'config': model"
     try:
-        net = Net(config["model"], DICTIONARY_OPS[dictionary_op], where=f"{path}: config: model", init=False)
+        shapes = Net(config["model"], where=where, init=False, device="meta")
     except ConfigError as e:
-        raise ValueError(str(e)) from None
+        raise ExportError(str(e)) from None
+    class_names = parse_class_names(metadata, shapes.classes, path)
+    mean, std = parse_normalization(metadata, shapes.input_shape[0], path)
+    epoch = parse_count(metadata, "epoch", path)
+    check_other(metadata, path)
+    shapes.check_scn_tensors({e.name: _HeaderTensor(e) for e in entries}, path)
+
+    tensors, _, _ = read_safetensors(path)
+    _non_finite(tensors, path)
+    net = Net(config["model"], DICTIONARY_OPS[dictionary_op], where=where, init=False)
     net.load_scn_tensors(tensors, path)
     net.config = config
     net.config_text = metadata["config"]
     net.metadata = dict(metadata)
-    names = metadata.get("class_names")
-    net.class_names = list(json.loads(names)) if names else None
-    net.normalize_mean = _numbers(metadata, "normalize_mean", path)
-    net.normalize_std = _numbers(metadata, "normalize_std", path)
-    if (net.normalize_mean is None) != (net.normalize_std is None) or (
-            net.normalize_mean is not None and len(net.normalize_mean) != len(net.normalize_std)):
-        raise ValueError(f"{path}: normalize_mean and normalize_std do not match")
-    net.epoch = int(metadata["epoch"]) if metadata.get("epoch", "").isdigit() else None
+    net.class_names = class_names
+    net.normalize_mean, net.normalize_std = mean, std
+    net.epoch = epoch
     net.scn_version = metadata.get("scn_version")
     net.eval()
     if device is not None:
         net.to(device)
     return net
+
+
+class _HeaderTensor:
+    """A tensor as the header describes it (shape and dtype), for Net.check_scn_tensors before any data is read."""
+
+    def __init__(self, entry):
+        self.shape = entry.shape
+        self.dtype = torch.float32 if entry.dtype == "F32" else entry.dtype
 
 
 def normalize_images(images, mean, std, dtype=torch.float32, device=None):
@@ -103,10 +118,11 @@ def preprocess(images, model):
     images: pixel values 0…255 (uint8, or any numeric tensor or NumPy array), [N, C, H, W], or one image
     [C, H, W], or [N, H, W] for a one-channel net."""
     x = _as_tensor(images)
-    if isinstance(model, str):
+    if isinstance(model, (str, os.PathLike)):
         from .safetensors_io import read_metadata
-        meta = read_metadata(model)
-        mean, std = _numbers(meta, "normalize_mean", model), _numbers(meta, "normalize_std", model)
+        path = os.fspath(model)
+        meta = read_metadata(path)
+        mean, std = parse_numbers(meta, "normalize_mean", path), parse_numbers(meta, "normalize_std", path)
         shape, dtype, device = None, torch.float32, x.device
     else:
         mean, std = getattr(model, "normalize_mean", None), getattr(model, "normalize_std", None)

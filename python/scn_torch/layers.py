@@ -13,8 +13,8 @@ from .sparse_code import init_weight
 class Conv(nn.Conv2d):
     """type: conv — weight [out, in, k, k], bias [out]."""
 
-    def __init__(self, in_shape, c, init=True):
-        super().__init__(in_shape[0], c["out"], c["kernel"], c["stride"], c["pad"], bias=c["bias"])
+    def __init__(self, in_shape, c, init=True, device=None):
+        super().__init__(in_shape[0], c["out"], c["kernel"], c["stride"], c["pad"], bias=c["bias"], device=device)
         self.regularized = bool(c.get("regularizer"))
         if init:
             init_weight(self.weight, c["init"], "kaiming")
@@ -27,8 +27,8 @@ class Conv(nn.Conv2d):
 class Linear(nn.Linear):
     """type: linear — y = flatten(x)·Wᵀ + b, weight [out, in] as PyTorch's."""
 
-    def __init__(self, features, c, init=True):
-        super().__init__(features, c["out"], bias=c["bias"])   # PyTorch's default init is scn's `uniform`
+    def __init__(self, features, c, init=True, device=None):
+        super().__init__(features, c["out"], bias=c["bias"], device=device)   # PyTorch's default init is scn's `uniform`
         if init and c["init"] and c["init"].get("type", "uniform") != "uniform":
             init_weight(self.weight, c["init"], "uniform")
         self.kinds = {"weight": "weights", "bias": "weights"}
@@ -43,10 +43,11 @@ class BatchNorm(nn.Module):
     statistics (scn eval --bn running, the default); `batch_statistics = True` in eval mode normalises with
     each batch's own statistics without touching the running ones (scn eval --bn batch)."""
 
-    def __init__(self, in_shape, c):
+    def __init__(self, in_shape, c, device=None):
         super().__init__()
         cls = nn.BatchNorm2d if len(in_shape) == 3 else nn.BatchNorm1d
-        self.bn = cls(in_shape[0], eps=float(c["eps"]), momentum=float(c["momentum"]), affine=bool(c["affine"]))
+        self.bn = cls(in_shape[0], eps=float(c["eps"]), momentum=float(c["momentum"]), affine=bool(c["affine"]),
+                      device=device)
         self.batch_statistics = False
         self.kinds = {}
         self.no_decay = {"weight", "bias"}

@@ -18,7 +18,7 @@ from .sparse_code import conv_output_size, d_conv2d_input, fista_momenta, init_w
 
 
 class MlPursuit(nn.Module):
-    def __init__(self, in_shape, c, op=d_conv2d_input, init=True):
+    def __init__(self, in_shape, c, op=d_conv2d_input, init=True, device=None):
         super().__init__()
         self.op = op
         self.algorithm, self.iters = c["algorithm"], c["iters"]
@@ -38,12 +38,13 @@ class MlPursuit(nn.Module):
         for u in range(sweeps):
             for i, d in enumerate(c["layers"]):
                 shape = (d["out"], self.shapes[i][0], d["kernel"], d["kernel"])
-                self._add(u, i, "weight", torch.zeros(shape), "weights", True)
+                self._add(u, i, "weight", torch.zeros(shape, device=device), "weights", True)
                 if self.algorithm == "ml_lista":
-                    self._add(u, i, "encoder", torch.zeros(shape), "weights", True)
-                self._add(u, i, "threshold", torch.full((d["out"],), float(c["threshold"]["init"])), "thresholds",
-                          bool(c["threshold"]["learn"]))
-                self._add(u, i, "step", torch.tensor([float(c["step"]["init"])]), "steps", bool(c["step"]["learn"]))
+                    self._add(u, i, "encoder", torch.zeros(shape, device=device), "weights", True)
+                self._add(u, i, "threshold", torch.full((d["out"],), float(c["threshold"]["init"]), device=device),
+                          "thresholds", bool(c["threshold"]["learn"]))
+                self._add(u, i, "step", torch.tensor([float(c["step"]["init"])], device=device), "steps",
+                          bool(c["step"]["learn"]))
                 if init:
                     for p in ("weight", "encoder"):
                         if self._has(u, i, p):

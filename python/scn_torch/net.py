@@ -4,11 +4,71 @@ import math
 import torch
 import torch.nn as nn
 
-from .config import LAYER_KEYS, ConfigError, expand_model, with_defaults
+from .config import (LAYER_KEYS, MAX_ACTIVATION_ELEMENTS, MAX_CHANNELS, ConfigError, check_int, expand_model, shown,
+                     with_defaults)
+from .errors import ExportError
 from .layers import Add, BatchNorm, Conv, GlobalAvgPool, Linear, Pool
 from .ml_pursuit import MlPursuit
 from .safetensors_io import read_safetensors
 from .sparse_code import PatchSparseCode, SparseCode, SparseCodeBase, conv_output_size, d_conv2d_input
+
+
+SPATIAL = ("sparse_code", "ml_pursuit", "conv", "pool", "global_avg_pool")
+
+
+def _elements(shape):
+    n = 1
+    for d in shape:
+        n *= d
+    return n
+
+
+def output_shape(t, c, in_shape, where):
+    """The per-image output shape of a checked layer node c of type t on in_shape, or a ConfigError: computed
+    from the config alone, before any module (and any tensor) is made. Bounds as scn's (models/net.cpp): every
+    size positive, at most 2³² elements per image."""
+    if t in SPATIAL and len(in_shape) != 3:
+        raise ConfigError(f"{where}: {t} expects a [C, H, W] input, got {list(in_shape)}")
+    if t in ("sparse_code", "conv"):
+        out = (c["out"],) + tuple(conv_output_size(in_shape[j], c["kernel"], c["stride"], c["pad"]) for j in (1, 2))
+    elif t == "ml_pursuit":
+        out = tuple(in_shape)
+        for j, d in enumerate(c["layers"]):
+            out = (d["out"],) + tuple(conv_output_size(out[i], d["kernel"], d["stride"], d["pad"]) for i in (1, 2))
+            if j + 1 < len(c["layers"]):
+                _check_shape(out, f"{where}.layers[{j}]")
+    elif t == "pool":
+        out = (in_shape[0],) + tuple(conv_output_size(in_shape[j], c["kernel"], c["stride"], c["pad"]) for j in (1, 2))
+    elif t == "global_avg_pool":
+        out = (in_shape[0],)
+    elif t == "linear":
+        out = (c["out"],)
+    else:
+        out = tuple(in_shape)
+    _check_shape(out, where)
+    return out
+
+
+def _check_shape(shape, where):
+    if any(v <= 0 for v in shape):
+        raise ConfigError(f"{where}: output shape {list(shape)} is empty")
+    if _elements(shape) > MAX_ACTIVATION_ELEMENTS:
+        raise ConfigError(f"{where}: output shape {list(shape)} has more than {MAX_ACTIVATION_ELEMENTS} elements per "
+                          f"image")
+
+
+def check_input(model, where):
+    """model.input [C, H, W] and model.classes as scn checks them; returns (input shape, classes)."""
+    shape = model["input"]
+    if not isinstance(shape, list) or len(shape) != 3 or not all(
+            isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= MAX_CHANNELS for v in shape):
+        raise ConfigError(f"{where}.input: expected [C, H, W] of positive integers up to {MAX_CHANNELS}, "
+                          f"got {shown(shape)}")
+    if _elements(shape) > MAX_ACTIVATION_ELEMENTS:
+        raise ConfigError(f"{where}.input: {_elements(shape)} elements per image, more than the limit of "
+                          f"{MAX_ACTIVATION_ELEMENTS}")
+    check_int(model, "classes", where, 1, MAX_CHANNELS)
+    return tuple(shape), model["classes"]
 
 
 class Net(nn.Module):
@@ -17,9 +77,12 @@ class Net(nn.Module):
     model: the `model:` section of an scn config (short forms allowed: `repeat:` blocks, `model.defaults`).
     op: how D z is computed for the convolutional pursuit (sparse_code.DICTIONARY_OPS; default conv2d_input).
     init: initialise the weights as scn does (False: zeros, for a checkpoint to fill).
+    device: where the tensors are made; "meta" (with init=False) makes the shapes only, no memory.
+    Every key is checked as scn checks it (config.with_defaults) and every shape is computed before any tensor
+    is made, so a config that asks for absurd sizes is a ConfigError, not an allocation.
     `nodes[i]` is the module of node `names[i]`; `node(name)` finds one by its scn name."""
 
-    def __init__(self, model, op=None, where="model", init=True):
+    def __init__(self, model, op=None, where="model", init=True, device=None):
         super().__init__()
         op = op or d_conv2d_input
         if not isinstance(model, dict):
@@ -27,9 +90,12 @@ class Net(nn.Module):
         for key in ("input", "classes", "layers"):
             if key not in model:
                 raise ConfigError(f"{where}.{key}: required")
+        unknown = set(model) - {"input", "classes", "layers", "defaults"}
+        if unknown:
+            raise ConfigError(f"{where}: unknown key(s) {sorted(map(str, unknown))} (allowed here: input, classes, "
+                              f"layers, defaults)")
+        self.input_shape, self.classes = check_input(model, where)
         model = expand_model(model, set(LAYER_KEYS), where)  # layer indices below: the expanded list
-        self.input_shape = tuple(int(v) for v in model["input"])
-        self.classes = int(model["classes"])
         self.nodes = nn.ModuleList()
         self.names = []
         self.sources = []          # per node: indices of its inputs (-1 = the net's input)
@@ -45,50 +111,39 @@ class Net(nn.Module):
             if inputs is None:
                 src = [i - 1]
             else:
-                inputs = [inputs] if isinstance(inputs, str) else list(inputs)
                 missing = [n for n in inputs if n not in names]
                 if missing:
-                    raise ConfigError(f"{w}.inputs: no earlier node named {missing[0]}")
+                    raise ConfigError(f"{w}.inputs: no earlier node named {shown(missing[0])}")
                 src = [names[n] for n in inputs]
-            in_shape = shapes[src[0]]
             t = c["type"]
-            if t in ("sparse_code", "ml_pursuit", "conv", "pool", "global_avg_pool") and len(in_shape) != 3:
-                raise ConfigError(f"{w}: {t} expects a [C, H, W] input, got {list(in_shape)}")
-            try:
-                if t == "sparse_code":
-                    m = PatchSparseCode(in_shape, c, init) if c["pursuit"] == "patch" else \
-                        SparseCode(in_shape, c, op, init)
-                    out_shape = m.out_shape
-                    self.sparse_layers.append(m)
-                elif t == "ml_pursuit":
-                    m = MlPursuit(in_shape, c, op, init)
-                    out_shape = m.out_shape
-                elif t == "conv":
-                    m = Conv(in_shape, c, init)
-                    out_shape = (c["out"],) + tuple(
-                        conv_output_size(in_shape[j], c["kernel"], c["stride"], c["pad"]) for j in (1, 2))
-                elif t == "relu":
-                    m, out_shape = nn.ReLU(), in_shape
-                elif t == "batch_norm":
-                    m, out_shape = BatchNorm(in_shape, c), in_shape
-                elif t == "pool":
-                    k, s, p = c["kernel"], c["stride"], c["pad"]
-                    m = Pool(c)
-                    out_shape = (in_shape[0],) + tuple(conv_output_size(in_shape[j], k, s, p) for j in (1, 2))
-                elif t == "global_avg_pool":
-                    m, out_shape = GlobalAvgPool(), (in_shape[0],)
-                elif t == "linear":
-                    m, out_shape = Linear(math.prod(in_shape), c, init), (c["out"],)
-                elif t == "dropout":
-                    m, out_shape = nn.Dropout(float(c["p"])), in_shape
-                else:  # add
-                    if any(shapes[j] != in_shape for j in src):
-                        raise ConfigError(f"{w}: add: input shapes differ")
-                    m, out_shape = Add(), in_shape
-            except ConfigError as e:
-                raise ConfigError(f"{w}: {e}") from None
-            if any(v <= 0 for v in out_shape):
-                raise ConfigError(f"{w}: output shape {list(out_shape)} is empty")
+            if t != "add" and len(src) != 1:
+                raise ConfigError(f"{w}.inputs: {t} takes 1 input, got {len(src)}")
+            in_shape = shapes[src[0]]
+            if t == "add" and any(shapes[j] != in_shape for j in src):
+                raise ConfigError(f"{w}: add: input shapes differ ({', '.join(str(list(shapes[j])) for j in src)})")
+            out_shape = output_shape(t, c, in_shape, w)
+            if t == "sparse_code":
+                m = PatchSparseCode(in_shape, c, init, device) if c["pursuit"] == "patch" else \
+                    SparseCode(in_shape, c, op, init, device)
+                self.sparse_layers.append(m)
+            elif t == "ml_pursuit":
+                m = MlPursuit(in_shape, c, op, init, device)
+            elif t == "conv":
+                m = Conv(in_shape, c, init, device)
+            elif t == "relu":
+                m = nn.ReLU()
+            elif t == "batch_norm":
+                m = BatchNorm(in_shape, c, device)
+            elif t == "pool":
+                m = Pool(c)
+            elif t == "global_avg_pool":
+                m = GlobalAvgPool()
+            elif t == "linear":
+                m = Linear(math.prod(in_shape), c, init, device)
+            elif t == "dropout":
+                m = nn.Dropout(float(c["p"]))
+            else:  # add
+                m = Add()
             self.nodes.append(m)
             self.names.append(name)
             self.sources.append(src)
@@ -144,35 +199,53 @@ class Net(nn.Module):
         return {name: t.detach() for name, t, m, attr in self.scn_tensors()
                 if attr != "power_vector" or m.power_ready}   # a vector not yet started is no state
 
-    def load_scn_tensors(self, tensors, source="tensors"):
-        """Copies scn's tensors ({<node>.<param>: tensor}, a checkpoint's or an export's) into the net. Every
-        parameter must be there; `power_vector` may be missing (scn export leaves it out): that layer's power
-        iteration then starts cold (sparse_code.py). Tensors the net has no place for are an error, except
-        the optimizer's (`optimizer/...`)."""
-        missing, used = [], set()
-        with torch.no_grad():
-            for name, t, m, attr in self.scn_tensors():
-                if name not in tensors:
-                    if attr == "power_vector":
-                        m.power_ready = False
-                    else:
-                        missing.append(name)
-                    continue
-                src = tensors[name]
-                if src.numel() != t.numel():
-                    raise ValueError(f"{source}: {name} has shape {list(src.shape)}, the net's is {list(t.shape)}")
-                t.copy_(src.reshape(t.shape))
-                used.add(name)
-                if attr == "power_vector":
-                    m.power_ready = True
+    def check_scn_tensors(self, tensors, source="tensors"):
+        """Checks that scn's tensors ({<node>.<param>: tensor, or anything with .shape and .dtype}) fit the net:
+        every parameter there, in float32 and of exactly the net's shape; `power_vector` may be missing (scn
+        export leaves it out); nothing the net has no place for, except the optimizer's (`optimizer/...`).
+        Returns [(name, tensor or None, the net's tensor, module, attribute)]; an ExportError names the source
+        and the tensor."""
+        missing, plan = [], []
+        for name, t, m, attr in self.scn_tensors():
+            if name not in tensors:
+                if attr != "power_vector":
+                    missing.append(name)
+                else:
+                    plan.append((name, None, t, m, attr))
+                continue
+            src = tensors[name]
+            # A power vector not loaded yet is held empty (sparse_code.py): its shape is m.power_shape.
+            shape = m.power_shape if attr == "power_vector" else tuple(t.shape)
+            if tuple(src.shape) != tuple(shape):
+                raise ExportError(f"{source}: tensor {name} has shape {list(src.shape)}, the net's is {list(shape)}")
+            if src.dtype != torch.float32:
+                raise ExportError(f"{source}: tensor {name} is {src.dtype}, expected F32 (float32)")
+            plan.append((name, src, t, m, attr))
         if missing:
-            raise ValueError(f"{source}: no tensor {missing[0]}" +
-                             (f" (and {len(missing) - 1} more)" if len(missing) > 1 else "") +
-                             ": the file does not hold this net")
+            raise ExportError(f"{source}: no tensor {missing[0]}" +
+                              (f" (and {len(missing) - 1} more)" if len(missing) > 1 else "") +
+                              ": the file does not hold this net")
+        used = {name for name, src, *_ in plan if src is not None}
         extra = sorted(n for n in tensors if n not in used and not n.startswith("optimizer/"))
         if extra:
-            raise ValueError(f"{source}: tensor {extra[0]} has no place in the net" +
-                             (f" (and {len(extra) - 1} more)" if len(extra) > 1 else ""))
+            raise ExportError(f"{source}: tensor {shown(extra[0])} has no place in the net" +
+                              (f" (and {len(extra) - 1} more)" if len(extra) > 1 else ""))
+        return plan
+
+    def load_scn_tensors(self, tensors, source="tensors"):
+        """Copies scn's tensors ({<node>.<param>: tensor}, a checkpoint's or an export's) into the net, after
+        check_scn_tensors: a file that does not fit leaves the net as it was. A missing `power_vector` makes
+        that layer's power iteration start cold (sparse_code.py)."""
+        plan = self.check_scn_tensors(tensors, source)
+        with torch.no_grad():
+            for name, src, t, m, attr in plan:
+                if attr == "power_vector":
+                    m.power_ready = src is not None
+                    if src is not None and tuple(t.shape) != tuple(src.shape):
+                        setattr(m, attr, src.to(device=t.device, dtype=t.dtype).clone())
+                        continue
+                if src is not None:
+                    t.copy_(src)
 
     def counts(self):
         """Elements per scn group: weights (dictionaries, weights, biases), thresholds, steps, norm, statistics."""

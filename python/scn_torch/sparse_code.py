@@ -101,17 +101,25 @@ def shrink(z, theta, two_sided):
     return F.relu(z - theta)
 
 
-def _random_vector(like, seed):
-    """A fixed standard-normal vector shaped like `like` (a cold start that is the same on every device)."""
+def _random_vector(shape, like, seed):
+    """A fixed standard-normal vector of `shape` on like's device and dtype (a cold start that is the same on
+    every device)."""
     g = torch.Generator().manual_seed(seed)
-    return torch.randn(like.shape, generator=g, dtype=torch.float32).to(like.device, like.dtype)
+    return torch.randn(shape, generator=g, dtype=torch.float32).to(like.device, like.dtype)
+
+
+def is_meta(device):
+    """Whether modules are built on the meta device: shapes only, nothing allocated (scn_torch.load sizes
+    the net this way before it trusts a file's config)."""
+    return device is not None and torch.device(device).type == "meta"
 
 
 class SparseCodeBase(nn.Module):
     """What both pursuits share: parameters, η = step (a buffer under step: auto), θ = η·λ or θ.
-    init=False leaves the weights zero for a checkpoint to fill (no initialisation, no power iteration)."""
+    init=False leaves the weights zero for a checkpoint to fill (no initialisation, no power iteration);
+    device="meta" (with init=False) builds the shapes only."""
 
-    def __init__(self, in_shape, c, init=True):
+    def __init__(self, in_shape, c, init=True, device=None):
         super().__init__()
         self.in_shape = tuple(in_shape)          # (Ci, H, W)
         self.stride, self.pad, self.iters = c["stride"], c["pad"], c["iters"]
@@ -126,17 +134,17 @@ class SparseCodeBase(nn.Module):
         k, co = c["kernel"], c["out"]
         self.out_shape = (co, conv_output_size(in_shape[1], k, self.stride, self.pad),
                           conv_output_size(in_shape[2], k, self.stride, self.pad))
-        self.weight = nn.Parameter(torch.zeros(co, in_shape[0], k, k))
+        self.weight = nn.Parameter(torch.zeros(co, in_shape[0], k, k, device=device))
         if init:
             init_weight(self.weight, c["init"], c["default_init"])
         th = c["threshold"]
-        self.threshold = nn.Parameter(torch.full((1 if th["shared"] else co,), float(th["init"])),
+        self.threshold = nn.Parameter(torch.full((1 if th["shared"] else co,), float(th["init"]), device=device),
                                       requires_grad=bool(th["learn"]))
         self.step_auto = c["step"] == "auto"
         if self.step_auto:
-            self.register_buffer("step", torch.ones(1))
+            self.register_buffer("step", torch.ones(1, device=device))
         else:
-            self.step = nn.Parameter(torch.tensor([float(c["step"]["init"])]),
+            self.step = nn.Parameter(torch.tensor([float(c["step"]["init"])], device=device),
                                      requires_grad=bool(c["step"]["learn"]))
         # What training cannot emulate (evaluation can: the forward is the same K-step pursuit).
         self.training_unsupported = None
@@ -183,16 +191,19 @@ class SparseCodeBase(nn.Module):
 class SparseCode(SparseCodeBase):
     """pursuit: convolution — the convolutional sparse model, unrolled and differentiated by autograd."""
 
-    def __init__(self, in_shape, c, op=d_conv2d_input, init=True):
-        super().__init__(in_shape, c, init)
+    def __init__(self, in_shape, c, op=d_conv2d_input, init=True, device=None):
+        super().__init__(in_shape, c, init, device)
         if self.implicit:
             self.training_unsupported = ("backward: implicit with pursuit: convolution is not emulated here "
                                          "(scn solves it by conjugate gradients); use backward: unrolled")
         self.op = op
         if self.step_auto:
             # η = 1/‖D‖²: a buffer; the dictionary is rescaled so that ‖D‖² = 1 and η starts at 1 (as scn).
-            self.register_buffer("power_vector", torch.randn((1,) + self.out_shape) if init else
-                                 torch.zeros((1,) + self.out_shape))
+            # Without init the vector is sized when it is loaded or first started: it is as large as the
+            # layer's output, and an export (which leaves it out) must not cost that memory unused.
+            self.power_shape = (1,) + self.out_shape
+            self.register_buffer("power_vector", torch.randn(self.power_shape) if init else
+                                 torch.zeros(self.power_shape if is_meta(device) else (0,), device=device))
             if init:
                 lipschitz = self.power_iteration(50)
                 with torch.no_grad():
@@ -226,10 +237,12 @@ class SparseCode(SparseCodeBase):
             if self.training:
                 if not self.power_ready:   # cold: scn's 50 initial iterations from a random vector
                     with torch.no_grad():
-                        self.power_vector.copy_(_random_vector(self.power_vector, 0x5eed))
+                        self.power_vector = _random_vector(self.power_shape, self.power_vector, 0x5eed)
                     self.power_iteration(50)
                 self.power_iteration(1)
-            eta = self.eta_with_gradient(lambda: self.d(self.power_vector).square().sum())
+            # A vector never started (an export evaluated) gives ∂η/∂W nothing to act on: η alone.
+            eta = self.eta_with_gradient(lambda: self.d(self.power_vector).square().sum()) if self.power_ready \
+                else self.step.detach()
         else:
             eta = self.step
         theta = self.applied_threshold(eta).view(1, -1, 1, 1)
@@ -374,13 +387,14 @@ class PatchSparseCode(SparseCodeBase):
 
     solve_dtype = torch.float64
 
-    def __init__(self, in_shape, c, init=True):
-        super().__init__(in_shape, c, init)
+    def __init__(self, in_shape, c, init=True, device=None):
+        super().__init__(in_shape, c, init, device)
         if self.implicit and not self.lasso:
             self.training_unsupported = "backward: implicit with pursuit: patch is emulated for threshold.form: lasso only"
         if self.step_auto:
-            self.register_buffer("power_vector", torch.randn(1, self.out_shape[0], 1, 1) if init else
-                                 torch.zeros(1, self.out_shape[0], 1, 1))
+            self.power_shape = (1, self.out_shape[0], 1, 1)
+            self.register_buffer("power_vector", torch.randn(self.power_shape) if init else
+                                 torch.zeros(self.power_shape, device=device))
             if init:
                 self.power_iteration(50)   # SCN's atoms are not normalised: η = 1/λ_max(AᵀA)
 
