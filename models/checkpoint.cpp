@@ -75,6 +75,15 @@ CheckpointInfo info_of(const std::string& path, const SafetensorsFile& file) {
               path, ": metadata 'class_names' is not a JSON list of strings");
     for (const auto& e : j) info.class_names.push_back(e.get<std::string>());
   }
+  if (auto id = file.metadata.find("run_id"); id != file.metadata.end()) {
+    // Printed in messages and compared with a folder's: letters, digits, '-' and '_' only.
+    const std::string& v = id->second;
+    SCN_CHECK(!v.empty() && v.size() <= 64 &&
+                  v.find_first_not_of("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-_") ==
+                      std::string::npos,
+              path, ": metadata 'run_id' is not a run id: \"", shorten(v), "\"");
+    info.run_id = v;
+  }
   auto acc = file.metadata.find("val_accuracy");
   if (acc != file.metadata.end()) {
     const std::vector<double> v = parse_numbers(path, "val_accuracy", acc->second);
@@ -119,6 +128,7 @@ void save_checkpoint(const std::string& path, const Net& net, const CheckpointIn
                                           {"epoch", std::to_string(info.epoch)},
                                           {"step", std::to_string(info.step)}};
   if (info.epoch_step >= 0) meta["epoch_step"] = std::to_string(info.epoch_step);
+  if (!info.run_id.empty()) meta["run_id"] = info.run_id;
   if (info.val_accuracy >= 0) meta["val_accuracy"] = join_numbers({info.val_accuracy});
   if (!info.mean.empty()) {
     meta["normalize_mean"] = join_numbers(info.mean);

@@ -31,6 +31,8 @@ struct CheckpointInfo {
   // the steps per epoch of the run that resumes (they change with the number of ranks when a short last
   // batch is dropped); -1 in checkpoints written before it was recorded.
   int64_t epoch_step = -1;
+  // The run that wrote it (models/run_identity.h); "" in checkpoints written before runs had ids.
+  std::string run_id{};
 };
 
 // Writes the net (and the optimizer's state when given). Refuses, writing nothing, when a parameter holds NaN

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 
 #include "core/atomic_file.h"
@@ -26,6 +27,8 @@
 #include "models/optimizer.h"
 #include "models/preflight.h"
 #include "models/progress.h"
+#include "models/run_folder_lock.h"
+#include "models/run_identity.h"
 #include "models/schedule.h"
 #include "models/train_step.h"
 
@@ -77,7 +80,13 @@ TrainSummary train(const RunConfig& config, const TrainOptions& options) {
   const Device device = ranks ? rank_device(options.device.empty() ? tc.device : options.device, ranks->local_rank())
                               : parse_device(options.device.empty() ? tc.device : options.device);
   set_cpu_threads(tc.threads, options.quiet || !root);
-  if (root) prepare_run_folder(options.out_dir, !options.resume.empty(), options.force);
+  // The folder is this run's from here to its end: a second process into it is refused now, not after it has
+  // interleaved its metrics with ours (run_folder_lock.h).
+  std::optional<RunFolderLock> folder_lock;
+  if (root) {
+    folder_lock.emplace(options.out_dir);
+    prepare_run_folder(options.out_dir, !options.resume.empty(), options.force);
+  }
   Context& ctx = Context::get(device);
   ctx.deterministic = tc.deterministic;
   RanksOnContext ranks_on_context(ctx, ranks);
@@ -112,8 +121,11 @@ TrainSummary train(const RunConfig& config, const TrainOptions& options) {
   LrSchedule schedule(config.schedule, config.optimizer.lr, tc.epochs);
   int64_t start_epoch = 0, start_step = 0, global_step = 0;
   TrainSummary summary;
+  std::string run_id;  // rank 0's: recorded in config.yaml and every checkpoint (run_identity.h)
+  CheckpointInfo resumed;
   if (!options.resume.empty()) {
     CheckpointInfo info = load_checkpoint(options.resume, *net, &optimizer);
+    resumed = info;
     start_epoch = info.epoch;
     global_step = info.step;
     // The batch to continue from: recorded in the checkpoint (the same global batches whatever the number of
@@ -124,8 +136,11 @@ TrainSummary train(const RunConfig& config, const TrainOptions& options) {
   }
   // Only a run that will start writes its folder: a refused resume leaves config.yaml as it was.
   if (root) {
-    fs::create_directories(options.out_dir);
-    write_string_atomically((fs::path(options.out_dir) / "config.yaml").string(), resolved);
+    run_id = options.resume.empty() ? new_run_id()
+                                     : claim_folder_for_resume(options.out_dir, options.resume, resumed.run_id, options.force);
+    YAML::Node with_id = config.to_yaml(net->to_yaml());
+    with_id["run_id"] = run_id;
+    write_string_atomically((fs::path(options.out_dir) / "config.yaml").string(), yaml_text(with_id));
   }
 
   summary.val_name = data.val_name;
@@ -156,8 +171,8 @@ TrainSummary train(const RunConfig& config, const TrainOptions& options) {
   // epoch_step: the steps done in epoch `epochs_done` (0 at an epoch's end).
   auto save = [&](const std::string& path, int64_t epochs_done, int64_t epoch_step, double val_accuracy = -1) {
     if (!root) return;
-    CheckpointInfo info{resolved, epochs_done, global_step, data.mean, data.std, val_accuracy, data.train.class_names};
-    info.epoch_step = epoch_step;
+    CheckpointInfo info{resolved, epochs_done, global_step, data.mean, data.std, val_accuracy, data.train.class_names,
+                        epoch_step, run_id};
     save_checkpoint(path, *net, info, &optimizer);
   };
   // Divergence: stop, and say which checkpoint is the last good one.
