@@ -2,8 +2,10 @@
 
 #include <omp.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -150,8 +152,12 @@ TrainSummary train(const RunConfig& config, const TrainOptions& options) {
   std::ofstream metrics, steps_log;
   if (root) {
     const auto mode = options.resume.empty() ? std::ios::trunc : std::ios::app;
-    metrics.open((fs::path(options.out_dir) / "metrics.jsonl").string(), mode);
-    steps_log.open((fs::path(options.out_dir) / "steps.jsonl").string(), mode);
+    for (auto [stream, name] : {std::pair{&metrics, "metrics.jsonl"}, std::pair{&steps_log, "steps.jsonl"}}) {
+      const std::string path = (fs::path(options.out_dir) / name).string();
+      check_regular_file_target(path);  // a FIFO there would block the open; a device would swallow the log
+      stream->open(path, mode);
+      SCN_CHECK(stream->is_open(), path, ": cannot open the log for writing (", std::strerror(errno), ")");
+    }
   }
   const bool show = !options.quiet && root;
   ProgressLine progress(stdout, false, tc.progress_seconds);

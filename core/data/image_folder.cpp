@@ -6,11 +6,14 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 
+#include "core/atomic_file.h"
 #include "core/data/class_names.h"
 #include "core/data/dataset.h"
 #include "core/data/image.h"
 #include "core/philox.h"
+#include "core/temporary_files.h"
 
 namespace scn {
 
@@ -54,10 +57,15 @@ void shuffle_indices(std::vector<int64_t>& indices, uint64_t seed) {
   for (size_t k = 0; k < keyed.size(); ++k) indices[k] = keyed[k].second;
 }
 
-// Writes `bytes` to `path` + ".tmp" (removed again when the write fails: a full disk leaves nothing behind);
-// returns that temporary path.
-fs::path write_temporary(const fs::path& path, const std::vector<uint8_t>& bytes) {
+// Writes `bytes` to `path` + ".tmp", registered with the signal handlers (`registered`) so that Ctrl-C or
+// SIGTERM removes it, and removed again when the write fails (a full disk leaves nothing behind); returns
+// that temporary path.
+fs::path write_temporary(const fs::path& path, const std::vector<uint8_t>& bytes,
+                         std::vector<std::unique_ptr<TemporaryFile>>& registered) {
   const fs::path tmp = path.string() + ".tmp";
+  check_regular_file_target(path.string());
+  check_regular_file_target(tmp.string());
+  registered.push_back(std::make_unique<TemporaryFile>(tmp.string()));
   std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
   SCN_CHECK(out, tmp.string(), ": cannot create the file (", std::strerror(errno), ")");
   out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
@@ -67,7 +75,8 @@ fs::path write_temporary(const fs::path& path, const std::vector<uint8_t>& bytes
     std::error_code ec;
     fs::remove(tmp, ec);
     SCN_FAIL(path.string(), ": cannot write ", bytes.size(), " bytes (", err == ENOSPC ? "no space left on the device"
-             : err ? std::strerror(err) : "write error", ")");
+             : err ? std::strerror(err) : "write error", "); its temporary file was removed and ", path.parent_path().string(),
+             " is left as it was");
   }
   return tmp;
 }
@@ -150,9 +159,10 @@ ImageFolderSummary convert_image_folder(const std::string& root, const std::stri
   SCN_CHECK(!ec, out_dir, ": cannot create the folder (", ec.message(), ")");
   // Everything is written under temporary names first, so a corrupt image leaves out_dir as it was.
   std::vector<fs::path> targets, staged;
+  std::vector<std::unique_ptr<TemporaryFile>> registered;
   const auto stage = [&](const std::string& name, const std::vector<uint8_t>& bytes) {
     targets.push_back(fs::path(out_dir) / name);
-    staged.push_back(write_temporary(targets.back(), bytes));
+    staged.push_back(write_temporary(targets.back(), bytes, registered));
   };
   try {
     for (int64_t begin = 0, batch = 1; begin < summary.train_count; begin += kRecordsPerBatch, ++batch) {
@@ -168,6 +178,9 @@ ImageFolderSummary convert_image_folder(const std::string& root, const std::stri
     for (const fs::path& tmp : staged) fs::remove(tmp, ec);
     throw;
   }
+  // From here the earlier data set is replaced: an interrupt waits until every file is in place.
+  DeferSignals whole;
+  registered.clear();
   for (const char* stale : {"data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin", "data_batch_4.bin",
                             "data_batch_5.bin", "test_batch.bin", "batches.meta.txt"}) {
     for (const fs::path& old : {fs::path(out_dir) / stale, fs::path(out_dir) / (std::string(stale) + ".gz")}) {

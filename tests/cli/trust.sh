@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The failures of issue 24 ("Trust II"), as a new user ran into them, each checked through the scn command:
 #   trust.sh SCN_BINARY CASE
-# CASE: two_runs | foreign_resume
+# CASE: two_runs | foreign_resume | not_regular | file_size | signals
 # Exit 0 when every check holds, 1 at the first that does not, 77 (skipped) when a case needs Fashion-MNIST
 # and it is not installed.
 set -uo pipefail
@@ -115,6 +115,109 @@ foreign_resume)
   check "--force replaces the run in qs (exit $status: $out)" test $status -eq 0
   check "whose metrics hold only the resumed run's epoch" test "$(wc -l <qs/metrics.jsonl)" -eq 1
   check "and whose config.yaml names the other run" test "$(grep run_id: qs/config.yaml)" = "$(grep run_id: other/config.yaml)"
+  ;;
+not_regular)
+  needs_data
+  # 3: outputs that are not regular files are never replaced, --force or not.
+  train_small run
+  mkfifo pipe; mkdir folder
+  run_scn export run/last.safetensors --to pipe --force
+  check "export onto a FIFO is refused (exit $status): $out" contains "$out" "pipe: exists and is a FIFO (named pipe)"
+  check "and the FIFO is still there" test -p pipe
+  run_scn export run/last.safetensors --to folder --force
+  check "export onto a folder is refused: $out" contains "$out" "folder: exists and is a folder"
+  run_scn eval --checkpoint run/last.safetensors --dump-logits pipe --force "${small[@]}"
+  check "eval --dump-logits onto a FIFO is refused (exit $status): $out" contains "$out" "exists and is a FIFO"
+  run_scn profile "$config" --device cpu --batch 2 --steps 1 --warmup 0 --json pipe --force
+  check "profile --json onto a FIFO is refused (exit $status): $out" contains "$out" "exists and is a FIFO"
+  mkdir -p an && mkfifo an/analysis.json
+  run_scn analyze --checkpoint run/last.safetensors --out an --images 16 --no-plot --force "${small[@]}"
+  check "analyze onto a FIFO is refused (exit $status): $out" contains "$out" "exists and is a FIFO"
+  mkdir -p sy && mkfifo sy/synth.json
+  run_scn synth --out sy --quick --force
+  check "synth onto a FIFO is refused (exit $status): $out" contains "$out" "exists and is a FIFO"
+  mkdir -p fifo_run && mkfifo fifo_run/metrics.jsonl
+  timeout 60 "$scn" train "$config" "${small[@]}" train.epochs=1 --out fifo_run --force >/dev/null 2>"$work/stderr"
+  status=$?; out=$(cat "$work/stderr")
+  check "a run folder whose metrics.jsonl is a FIFO is refused, without hanging (exit $status): $out" contains "$out" "metrics.jsonl: exists and is a FIFO"
+  check "and the FIFO is still there" test -p fifo_run/metrics.jsonl
+  # 13: --out naming a file.
+  echo x >plain
+  run_scn train "$config" "${small[@]}" --out plain
+  check "train --out a file is refused (exit $status): $out" contains "$out" "plain: exists and is not a folder"
+  check "the file is untouched" test "$(cat plain)" = x
+  ;;
+file_size)
+  needs_data
+  # 5: past `ulimit -f` every writer fails with "File too large" and a message, leaving no temporary file.
+  train_small run
+  limited() { (ulimit -f "$1"; shift; exec "$scn" "$@") >"$work/stdout" 2>"$work/stderr"; status=$?; out=$(cat "$work/stderr"); }
+  limited 8 export run/last.safetensors --to e.safetensors
+  check "export fails with exit 1, not SIGXFSZ (got $status)" test $status -eq 1
+  check "saying File too large: $out" contains "$out" "File too large; the unfinished temporary file was removed"
+  limited 4 eval --checkpoint run/last.safetensors --dump-logits logits.safetensors "${small[@]}"
+  check "eval --dump-logits fails with exit 1 (got $status): $out" contains "$out" "File too large"
+  limited 4 analyze --checkpoint run/last.safetensors --out an --images 16 --no-plot "${small[@]}"
+  check "analyze fails with exit 1 (got $status): $out" test $status -eq 1
+  check "saying File too large" contains "$out" "File too large"
+  mkdir -p imgs/a imgs/b
+  for k in $(seq 20); do png imgs/a/$k.png 32 32 $k; png imgs/b/$k.png 32 32 $((k + 100)); done
+  limited 50 data convert imgs converted
+  check "data convert fails with exit 1 (got $status): $out" contains "$out" "(File too large); its temporary file was removed"
+  check "no temporary file is left" no_temporaries "$work"
+  ;;
+signals)
+  needs_data
+  # 11: SIGINT/SIGTERM during export, data convert and analyze's plotting: a message, exit 128 + signal, and
+  # no temporary file. (A background job of a script ignores SIGINT unless job control is on: `set -m` below
+  # for the Ctrl-C case.)
+  /usr/bin/python3 - big.safetensors <<'PY'
+import json, struct, sys
+n = 64 << 20  # 64 M floats: 256 MiB of zeros (a sparse file)
+header = json.dumps({"__metadata__": {"format": "scn-checkpoint-2"},
+                     "x.weight": {"dtype": "F32", "shape": [n], "data_offsets": [0, 4 * n]}}).encode()
+header += b" " * (-len(header) % 8)
+with open(sys.argv[1], "wb") as f:
+    f.write(struct.pack("<Q", len(header)) + header)
+    f.truncate(8 + len(header) + 4 * n)
+PY
+  "$scn" export big.safetensors --to e.safetensors >/dev/null 2>"$work/stderr" &
+  pid=$!; children+=($pid)
+  interrupt_when "$work/e.safetensors.tmp.*" $pid TERM
+  check "the signal came while export wrote its temporary file" test $? -eq 0
+  wait $pid; status=$?; out=$(cat "$work/stderr")
+  check "export terminated exits 143 (got $status)" test $status -eq 143
+  check "saying what it removed: $out" contains "$out" "removed the unfinished temporary file e.safetensors.tmp."
+  check "no temporary file is left" no_temporaries "$work"
+  check "and no output" test ! -e e.safetensors
+  # data convert: one large image, linked 2000 times into two classes (decoding is the slow part).
+  mkdir -p many/a many/b
+  png one.png 512 512 1
+  for k in $(seq 1000); do ln one.png many/a/$k.png; ln one.png many/b/$k.png; done
+  "$scn" data convert many conv --test-fraction 0.5 >/dev/null 2>"$work/stderr" &
+  pid=$!; children+=($pid)
+  interrupt_when "$work/conv/*.tmp" $pid TERM
+  check "the signal came while data convert had a temporary file" test $? -eq 0
+  wait $pid; status=$?; out=$(cat "$work/stderr")
+  check "data convert terminated exits 143 (got $status)" test $status -eq 143
+  check "saying what it removed: $out" contains "$out" "removed the unfinished temporary file"
+  check "no temporary file is left" no_temporaries conv
+  check "and no partial data set" test ! -e conv/data_batch_1.bin
+  # analyze: Ctrl-C while the plots are drawn (a stand-in plotter that takes 60 s) ends scn at once.
+  train_small run
+  printf '#!/bin/sh\necho $$ >%s/plot.pid\nexec sleep 60\n' "$work" >slowplot; chmod +x slowplot
+  set -m
+  SCN_PLOT_TOOL=$work/slowplot "$scn" analyze --checkpoint run/last.safetensors --images 16 "${small[@]}" >"$work/stdout" 2>"$work/stderr" &
+  pid=$!; children+=($pid)
+  set +m
+  for _ in $(seq 3000); do [ -f plot.pid ] && break; kill -0 $pid 2>/dev/null || break; sleep 0.01; done
+  check "the plotter started" test -f plot.pid
+  kill -INT $pid
+  start=$(date +%s)
+  wait $pid; status=$?
+  check "analyze interrupted while plotting exits 130 (got $status)" test $status -eq 130
+  check "at once, not after the plotting" test $(($(date +%s) - start)) -lt 20
+  check "having written analysis.json first" test -s run/analysis/analysis.json
   ;;
 *)
   echo "unknown case $case_name"; exit 2 ;;

@@ -15,6 +15,7 @@
 #include "core/cuda_runtime.h"
 #include "core/error.h"
 #include "core/memory.h"
+#include "core/temporary_files.h"
 #include "scn_version.h"
 
 namespace {
@@ -54,6 +55,9 @@ bool is_unknown_command(const CLI::App& app, int argc, char** argv) {
 
 int main(int argc, char** argv) {
   use_short_openmp_spin(argv);
+  // SIGXFSZ ignored (a write past `ulimit -f` fails with EFBIG and says "File too large"); SIGINT and SIGTERM
+  // remove the temporary file of a write under way and say so (scn train installs its own handler later).
+  scn::install_signal_cleanup();
   CLI::App app{"scn: deep sparse coding networks: train, evaluate, analyse and profile them", "scn"};
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "Show the help of every subcommand");
