@@ -29,6 +29,7 @@
 #include "models/optimizer.h"
 #include "models/preflight.h"
 #include "models/progress.h"
+#include "models/rank_agreement.h"
 #include "models/run_folder_lock.h"
 #include "models/run_identity.h"
 #include "models/schedule.h"
@@ -136,6 +137,8 @@ TrainSummary train(const RunConfig& config, const TrainOptions& options) {
     SCN_CHECK(start_step >= 0 && start_step <= steps_per_epoch, options.resume, ": step ", global_step,
               " does not fit epoch ", start_epoch, " of ", steps_per_epoch, " steps; was it made with another config?");
   }
+  // Every rank runs the same config, data, checkpoint and scn, or none starts (rank_agreement.h).
+  if (ranks) check_ranks_start_alike(*ranks, start_fingerprint(config, net->to_yaml(), data, resumed, options.version));
   // Only a run that will start writes its folder: a refused resume leaves config.yaml as it was.
   if (root) {
     run_id = options.resume.empty() ? new_run_id()

@@ -27,6 +27,7 @@ struct TrainOptions {
   bool quiet = false;         // no progress output (tests)
   Communicator* ranks = nullptr;   // the ranks of a data-parallel run (nullptr: this process alone)
   int64_t check_ranks_every = 0;   // > 0: every N steps, assert the ranks hold the same parameters (debug)
+  std::string version;             // this scn's version and revision: ranks of different builds refuse to start
 };
 
 struct TrainSummary {

@@ -7,7 +7,9 @@
 #include "commands.h"
 #include "core/distributed/communicator.h"
 #include "core/error.h"
+#include "models/rank_agreement.h"
 #include "models/trainer.h"
+#include "scn_version.h"
 
 namespace scn::cli {
 
@@ -58,6 +60,7 @@ void add_train(CLI::App& app, Action& run) {
       o.force = args->force;
       o.out_dir = !args->out.empty() ? args->out : default_run_dir(config);
       o.check_ranks_every = args->check_ranks;
+      o.version = std::string(SCN_VERSION) + " (git " + SCN_GIT_REVISION + ")";
       install_interrupt_handler();
       const LaunchInfo launch = detect_launch();
       std::unique_ptr<Communicator> ranks =
@@ -66,6 +69,10 @@ void add_train(CLI::App& app, Action& run) {
       TrainSummary s;
       try {
         s = train(config, o);
+      } catch (const RanksDisagree&) {
+        // Every rank found it and stops: rank 0 says it once.
+        if (ranks->is_root()) throw;
+        return 1;
       } catch (const Error& e) {
         if (!ranks) throw;
         // The other ranks cannot know of this rank's error: say it, then end them all.
