@@ -104,6 +104,8 @@ TrainSummary train(const RunConfig& config, const TrainOptions& options) {
   const std::string resolved = yaml_text(config.to_yaml(net->to_yaml()));
 
   RunData data = load_run_data(config);
+  check_images_fit(config, data.train, net->input_shape());
+  check_images_fit(config, data.val, net->input_shape());
   BatchSource train_source(data.train, device, data.mean, data.std,
                            AugmentParams{static_cast<int>(config.data.crop_pad), config.data.flip}, config.seed, true);
   BatchSource val_source(data.val, device, data.mean, data.std, AugmentParams{}, config.seed, false);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The failures of issue 24 ("Trust II"), as a new user ran into them, each checked through the scn command:
 #   trust.sh SCN_BINARY CASE
-# CASE: two_runs | foreign_resume | not_regular | file_size | signals
+# CASE: two_runs | foreign_resume | not_regular | file_size | signals | convert
 # Exit 0 when every check holds, 1 at the first that does not, 77 (skipped) when a case needs Fashion-MNIST
 # and it is not installed.
 set -uo pipefail
@@ -218,6 +218,38 @@ PY
   check "analyze interrupted while plotting exits 130 (got $status)" test $status -eq 130
   check "at once, not after the plotting" test $(($(date +%s) - start)) -lt 20
   check "having written analysis.json first" test -s run/analysis/analysis.json
+  ;;
+convert)
+  needs_data
+  mkdir -p imgs/a imgs/b
+  for k in $(seq 12); do png imgs/a/$k.png 60 60 $k; png imgs/b/$k.png 60 60 $((k + 120)); done
+  # 7: any --size reads back, in data inspect and in training.
+  run_scn data convert imgs c48 --size 48 --test-fraction 0.25
+  check "data convert --size 48 (exit $status: $out)" test $status -eq 0
+  run_scn data inspect c48 --json
+  check "data inspect reads it (exit $status: $out)" test $status -eq 0
+  check "as 48x48 images" /usr/bin/python3 -c "import json,sys; d=json.load(open('$work/stdout')); sys.exit(0 if d['shape'][-2:]==[48,48] else 1)"
+  cat >c48.yaml <<EOF
+model: {input: [3, 48, 48], classes: 2, layers: [{type: sparse_code, out: 4, kernel: 3, iters: 1}, {type: global_avg_pool}, {type: linear, out: 2}]}
+data: {format: cifar10, dir: $work/c48}
+train: {epochs: 1, batch: 6, device: cpu, threads: 1}
+EOF
+  run_scn train c48.yaml --out c48run
+  check "training reads it (exit $status: $out)" test $status -eq 0
+  run_scn train c48.yaml model.input=[3,32,32] --out c32run
+  check "a net of another input size is refused (exit $status): $out" contains "$out" "3x48x48"
+  # 13: the output inside the input tree, and images in a class folder's sub-folder.
+  run_scn data convert imgs imgs/out
+  check "converting into the input tree is refused (exit $status): $out" contains "$out" "is inside the folder being converted"
+  check "writing nothing there" test ! -e imgs/out
+  mkdir -p imgs/a/more && png imgs/a/more/x.png 8 8 1
+  run_scn data convert imgs c2
+  check "a class folder's sub-folder is refused (exit $status): $out" contains "$out" "imgs/a/more: a folder inside the class folder"
+  rm -r imgs/a/more
+  # 3: a data file name that is a folder in the output is refused, not replaced.
+  mkdir -p c3/data_batch_1.bin
+  run_scn data convert imgs c3 --force
+  check "an output name that is a folder is refused (exit $status): $out" contains "$out" "data_batch_1.bin: exists and is a folder"
   ;;
 *)
   echo "unknown case $case_name"; exit 2 ;;

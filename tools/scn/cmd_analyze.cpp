@@ -71,6 +71,7 @@ int run_analyze(AnalyzeArgs a) {
   CheckpointRun run = load_checkpoint_run(a.config, a.overrides, a.checkpoint, a.device);
   Context& ctx = Context::get(run.device);
   Dataset data = load_split(run.config, a.split);
+  check_images_fit(run.config, data, run.net->input_shape());
   BatchSource source(data, run.device, run.mean, run.std, AugmentParams{}, run.config.seed, false);
   const int64_t batch = a.batch > 0 ? a.batch : run.config.eval.batch;
   const NetAnalysis r = analyze_net(ctx, *run.net, source, a.images, batch);

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "core/data/cifar.h"
 #include "core/data/gzip_file.h"
 #include "core/data/image_folder.h"
 #include "core/data/inspect.h"
@@ -41,7 +42,7 @@ std::string detect_format(const std::string& dir) {
 
 int run_convert(const ConvertArgs& a) {
   // Converting takes minutes: refuse before it, not after, to replace an earlier data set.
-  for (const char* name : {"data_batch_1.bin", "test_batch.bin", "batches.meta.txt"}) {
+  for (const char* name : {"data_batch_1.bin", "test_batch.bin", "batches.meta.txt", kDataLayoutFile}) {
     if (find_data_file(a.out, name))
       SCN_CHECK(a.force, a.out, ": already holds a data set (", name, "); pass --force to replace it");
   }

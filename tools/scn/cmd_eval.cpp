@@ -81,6 +81,7 @@ int run_eval(EvalArgs a) {
   const CheckpointInfo& info = run.info;
   const std::vector<double>& mean = run.mean, &std = run.std;
   Dataset data = load_split(config, a.split);
+  check_images_fit(config, data, net->input_shape());
   BatchSource source(data, device, mean, std, AugmentParams{}, config.seed, false);
   const bool normalised = has_batch_norm(*net);
   if (statistics == BatchNormStatistics::recalibrate && normalised) {
