@@ -183,7 +183,7 @@ TrainSummary train(const RunConfig& config, const TrainOptions& options) {
   auto save = [&](const std::string& path, int64_t epochs_done, int64_t epoch_step, double val_accuracy = -1) {
     if (!root) return;
     CheckpointInfo info{resolved, epochs_done, global_step, data.mean, data.std, val_accuracy, data.train.class_names,
-                        epoch_step, run_id};
+                        epoch_step, run_id, false};
     save_checkpoint(path, *net, info, &optimizer);
   };
   // Divergence: stop, and say which checkpoint is the last good one.

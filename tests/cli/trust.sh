@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The failures of issue 24 ("Trust II"), as a new user ran into them, each checked through the scn command:
 #   trust.sh SCN_BINARY CASE
-# CASE: two_runs | foreign_resume | not_regular | file_size | signals | convert
+# CASE: two_runs | foreign_resume | not_regular | file_size | signals | convert | predict
 # Exit 0 when every check holds, 1 at the first that does not, 77 (skipped) when a case needs Fashion-MNIST
 # and it is not installed.
 set -uo pipefail
@@ -250,6 +250,44 @@ EOF
   mkdir -p c3/data_batch_1.bin
   run_scn data convert imgs c3 --force
   check "an output name that is a folder is refused (exit $status): $out" contains "$out" "data_batch_1.bin: exists and is a folder"
+  ;;
+predict)
+  needs_data
+  train_small run
+  mkdir -p imgs
+  for k in 1 2 3; do png imgs/$k.png 28 28 $((k * 40)); done
+  # 16: predict reads what export writes, and a folder of images.
+  run_scn export run/last.safetensors --to e.safetensors
+  check "export (exit $status)" test $status -eq 0
+  run_scn predict e.safetensors imgs --top 2
+  check "predict reads the export and a folder (exit $status: $out)" test $status -eq 0
+  check "one line per image" test "$(grep -c 'imgs/[123].png:' "$work/stdout")" -eq 3
+  run_scn predict run/last.safetensors imgs/1.png --json
+  check "and still the checkpoint (exit $status)" test $status -eq 0
+  run_scn train "$config" "${small[@]}" train.epochs=2 --out run --resume e.safetensors
+  check "an export cannot be resumed (exit $status): $out" contains "$out" "is an scn export"
+  # 9: a normalisation that is not usable, and class names with terminal escapes, are refused.
+  set_meta run/last.safetensors std0.safetensors normalize_std 0
+  run_scn predict std0.safetensors imgs
+  check "normalize_std 0 is refused (exit $status): $out" contains "$out" "metadata 'normalize_std' value 0 is 0, expected a positive number"
+  set_meta run/last.safetensors nan.safetensors normalize_mean nan
+  run_scn predict nan.safetensors imgs
+  check "a NaN mean is refused (exit $status): $out" contains "$out" "metadata 'normalize_mean' value 0 is not finite"
+  names=$(/usr/bin/python3 -c 'import json; print(json.dumps(["\x1b[31mred"] + ["c%d" % i for i in range(9)]))')
+  set_meta run/last.safetensors esc.safetensors class_names "$names"
+  run_scn predict esc.safetensors imgs
+  check "a class name with an escape code is refused (exit $status): $out" contains "$out" "holds a control character (code 27)"
+  check "and never printed" lacks "$(cat "$work/stdout" "$work/stderr")" $'\x1b'
+  few=$(/usr/bin/python3 -c 'import json; print(json.dumps(["a", "b"]))')
+  set_meta run/last.safetensors few.safetensors class_names "$few"
+  run_scn predict few.safetensors imgs
+  check "too few class names are refused (exit $status): $out" contains "$out" "has 2 names, but the net has 10 classes"
+  # 13: a device or a FIFO is named for what it is.
+  run_scn predict run/last.safetensors /dev/zero
+  check "/dev/zero is refused as a device (exit $status): $out" contains "$out" "/dev/zero: is a character device"
+  mkfifo pipe
+  run_scn predict run/last.safetensors pipe
+  check "a FIFO is refused as one (exit $status): $out" contains "$out" "pipe: is a FIFO (named pipe)"
   ;;
 *)
   echo "unknown case $case_name"; exit 2 ;;
