@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The failures of issue 24 ("Trust II"), as a new user ran into them, each checked through the scn command:
 #   trust.sh SCN_BINARY CASE
-# CASE: two_runs | foreign_resume | not_regular | file_size | signals | convert | predict
+# CASE: two_runs | foreign_resume | not_regular | file_size | signals | convert | predict | synth
 # Exit 0 when every check holds, 1 at the first that does not, 77 (skipped) when a case needs Fashion-MNIST
 # and it is not installed.
 set -uo pipefail
@@ -288,6 +288,24 @@ predict)
   mkfifo pipe
   run_scn predict run/last.safetensors pipe
   check "a FIFO is refused as one (exit $status): $out" contains "$out" "pipe: is a FIFO (named pipe)"
+  ;;
+synth)
+  # 19: the sweeps and values are options, and synth.json records the seed.
+  run_scn synth --out s --quick --seed 9 --contrast 1,0.5 --noise 0.05 --sparsity 1 --depth 2
+  check "synth with chosen values (exit $status: $out)" test $status -eq 0
+  check "runs the contrast sweep alone, records its seed and the values held" /usr/bin/python3 -c "
+import json, sys
+d = json.load(open('s/synth.json'))
+assert d['seed'] == 9, d['seed']
+assert [s['name'] for s in d['sweeps']] == ['contrast'], [s['name'] for s in d['sweeps']]
+assert [p['value'] for p in d['sweeps'][0]['points']] == [1.0, 0.5]
+assert all(p['noise'] == 0.05 and p['depth'] == 2 for p in d['sweeps'][0]['points'])
+assert d['base']['noise'] == 0.05
+"
+  run_scn synth --out s2 --quick --depth 7
+  check "a depth past the model is refused (exit $status): $out" contains "$out" "--depth 7"
+  run_scn synth --out s3 --quick --sweeps noise --noise 0.1
+  check "a sweep of one value is refused (exit $status): $out" contains "$out" "a sweep needs two or more"
   ;;
 *)
   echo "unknown case $case_name"; exit 2 ;;
