@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The failures of issue 24 ("Trust II"), as a new user ran into them, each checked through the scn command:
 #   trust.sh SCN_BINARY CASE
-# CASE: two_runs | foreign_resume | not_regular | file_size | signals | convert | predict | synth
+# CASE: usage | config | two_runs | foreign_resume | not_regular | file_size | signals | convert | predict | analyze | synth
 # Exit 0 when every check holds, 1 at the first that does not, 77 (skipped) when a case needs Fashion-MNIST
 # and it is not installed.
 set -uo pipefail
@@ -83,6 +83,60 @@ PY
 }
 
 case "$case_name" in
+usage)
+  # 10: range errors in words, not the limits of a double; NaN and numbers past the type refused.
+  for bad in "train $config --collective-timeout 0" "train $config --check-ranks -1" "analyze --checkpoint $config --images 0" \
+             "analyze --checkpoint $config --batch 0" "profile $config --steps 0"; do
+    run_scn $bad
+    check "$bad exits 2 (got $status)" test $status -eq 2
+    check "and names the allowed values in words: $out" contains "$out" "expected a "
+    check "without a 300-digit double" lacks "$out" "17976931348623157"
+  done
+  for bad in "train $config --collective-timeout nan" "train $config --collective-timeout inf" \
+             "analyze --checkpoint $config --images 99999999999999999999" "synth --seed -1" "synth --seed 100000000000000000000000" \
+             "data convert $work $work/out --seed -1"; do
+    run_scn $bad
+    check "$bad is refused with exit 2 (got $status: $out)" test $status -eq 2
+  done
+  # 15: an option that is a config key says how to set it; errors point to the subcommand's help.
+  run_scn train "$config" --epochs 1
+  check "--epochs exits 2" test $status -eq 2
+  check "and hints train.epochs=1: $out" contains "$out" "set it with an override after the config: train.epochs=1"
+  check "pointing to scn train --help" contains "$out" "(see scn train --help)"
+  run_scn data
+  check "scn data alone exits 2" test $status -eq 2
+  check "naming the subcommands: $out" contains "$out" "scn data: a subcommand is required: convert, inspect (see scn data --help)"
+  run_scn data convert --bogus
+  check "a bad option of data convert points to its help: $out" contains "$out" "(see scn data convert --help)"
+  # 13: --bn recalibrate N leaves the overrides after it alone.
+  run_scn eval --checkpoint "$config" --bn recalibrate 0 data.test_limit=64
+  check "--bn recalibrate 0 is refused for its count, not by swallowing the override: $out" contains "$out" "--bn recalibrate 0: expected a positive number of images"
+  ;;
+config)
+  # 13: a doubled dot, a second document, tabs and bad SCN_MAX_* variables are named errors.
+  run_scn info "$config" model..classes=3
+  check "model..classes=3 is refused (exit $status): $out" contains "$out" "an empty key in the path"
+  printf 'model:\n  input: [1, 8, 8]\n  classes: 2\n  layers: [{type: linear, out: 2}]\n---\nseed: 3\n' >two.yaml
+  run_scn info two.yaml
+  check "a second YAML document is refused (exit $status): $out" contains "$out" "two.yaml:6: a second YAML document"
+  printf 'model:\n\tinput: [1, 8, 8]\n' >tab.yaml
+  run_scn info tab.yaml
+  check "a tab-indented config says so (exit $status): $out" contains "$out" "line 2 is indented with a tab"
+  for v in SCN_MAX_DATA_FILE_BYTES=lots SCN_MAX_IMAGE_PIXELS=-1 SCN_MAX_CONFIG_BYTES=0; do
+    env "$v" "$scn" info "$config" >/dev/null 2>"$work/stderr"
+    status=$?
+    check "$v is an error (exit $status)" test $status -eq 1
+    check "naming it" contains "$(cat "$work/stderr")" "$v: expected a positive whole number"
+  done
+  # 19: the resolved config, as a run's config.yaml holds it, reads back as a config.
+  run_scn info "$config" --resolved model.defaults.sparse_code.iters=3
+  check "info --resolved prints the resolved config (exit $status)" test $status -eq 0
+  cp "$work/stdout" resolved.yaml
+  check "with the layers flat and the override in them" grep -q "iters: 3" resolved.yaml
+  check "and every default" grep -q "recalibrate_batch_norm:" resolved.yaml
+  run_scn info resolved.yaml
+  check "which scn info reads back (exit $status: $out)" test $status -eq 0
+  ;;
 two_runs)
   needs_data
   # 1: two runs started 0.3 s apart into one folder: one is refused at once, the other's files are whole.
@@ -288,6 +342,17 @@ predict)
   mkfifo pipe
   run_scn predict run/last.safetensors pipe
   check "a FIFO is refused as one (exit $status): $out" contains "$out" "pipe: is a FIFO (named pipe)"
+  ;;
+analyze)
+  needs_data
+  # 13: a net without dictionaries is an error, not an empty table with exit 0.
+  printf 'model: {input: [1, 28, 28], classes: 10, layers: [{type: global_avg_pool}, {type: linear, out: 10}]}\ndata: {format: fashion_mnist, dir: %s}\n' "$data" >plain.yaml
+  "$scn" train plain.yaml "${small[@]}" --out plain >/dev/null 2>"$work/train.err" || fail "training plain: $(cat "$work/train.err")"
+  train_small run
+  run_scn analyze --checkpoint plain/last.safetensors --images 16 --no-plot "${small[@]}"
+  check "analyze of a net without dictionaries exits 1 (got $status): $out" contains "$out" "its net has no dictionary layer"
+  run_scn analyze --checkpoint run/last.safetensors --images 16 --no-plot "${small[@]}"
+  check "a sparse-coding net still analyses (exit $status: $out)" test $status -eq 0
   ;;
 synth)
   # 19: the sweeps and values are options, and synth.json records the seed.

@@ -92,6 +92,17 @@ TEST(InputLimits, AnImageHeaderClaimingTooManyPixelsIsRefused) {
 }
 
 
+// SCN_MAX_* set to something that is not a positive whole number is an error naming the variable; "-1" used
+// to mean 2^64 − 1 and "lots" or "0" were ignored.
+TEST(InputLimits, ALimitVariableMustBeAPositiveWholeNumber) {
+  EXPECT_EQ(parse_limit_variable("SCN_MAX_IMAGE_PIXELS", nullptr, 7), 7u);
+  EXPECT_EQ(parse_limit_variable("SCN_MAX_IMAGE_PIXELS", "", 7), 7u);
+  EXPECT_EQ(parse_limit_variable("SCN_MAX_IMAGE_PIXELS", "1000", 7), 1000u);
+  for (const char* bad : {"lots", "-1", "0", "1e9", " 5", "99999999999999999999"})
+    expect_error([&] { parse_limit_variable("SCN_MAX_DATA_FILE_BYTES", bad, 7); },
+                 {std::string("SCN_MAX_DATA_FILE_BYTES=") + bad, "expected a positive whole number"});
+}
+
 // A gzip data file over 2 GiB reads whole under the documented 4 GiB limit. It failed at 2 GiB with
 // "truncated or corrupt gzip data after 2147483648 decompressed bytes (… request does not fit in an int)":
 // one gzread asked for more than an int. Two files of 2049 MiB of zeros, each a few MiB on disk: one gzip

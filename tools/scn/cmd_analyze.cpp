@@ -14,6 +14,7 @@
 #include "models/net_analysis.h"
 #include "checkpoint_run.h"
 #include "commands.h"
+#include "option_checks.h"
 #include "core/atomic_file.h"
 #include "models/batch_source.h"
 #include "models/data_setup.h"
@@ -69,6 +70,11 @@ int run_analyze(AnalyzeArgs a) {
                                                          : std::vector<std::string>{a.checkpoint, a.config});
   const auto start = std::chrono::steady_clock::now();
   CheckpointRun run = load_checkpoint_run(a.config, a.overrides, a.checkpoint, a.device);
+  // Without a dictionary there is nothing to measure: an empty table and exit 0 would read as success.
+  bool has_dictionary = false;
+  for (const NetNode& n : run.net->nodes()) has_dictionary = has_dictionary || !n.layer->dictionary_infos().empty();
+  SCN_CHECK(has_dictionary, a.checkpoint, ": its net has no dictionary layer (sparse_code, conv or ml_pursuit): there ",
+            "is nothing for scn analyze to measure");
   Context& ctx = Context::get(run.device);
   Dataset data = load_split(run.config, a.split);
   check_images_fit(run.config, data, run.net->input_shape());
@@ -108,8 +114,8 @@ void add_analyze(CLI::App& app, Action& run) {
   sub->add_option("--split", a->split, "Images to code: test, val or train")
       ->check(CLI::IsMember({"test", "val", "train"}))
       ->capture_default_str();
-  sub->add_option("--images", a->images, "Number of images")->check(CLI::PositiveNumber)->capture_default_str();
-  sub->add_option("--batch", a->batch, "Batch size (default: eval.batch)")->check(CLI::PositiveNumber);
+  sub->add_option("--images", a->images, "Number of images")->check(whole_number(1, kMaxCount, "POSITIVE"))->capture_default_str();
+  sub->add_option("--batch", a->batch, "Batch size (default: eval.batch)")->check(whole_number(1, 1 << 20, "POSITIVE"));
   sub->add_option("--out", a->out, "Folder for analysis.json and the plots (default: <checkpoint folder>/analysis)");
   sub->add_option("--device", a->device, "cpu, cuda, cuda:N or auto")->capture_default_str();
   sub->add_flag("!--no-plot", a->plot,

@@ -10,6 +10,7 @@
 
 #include "checkpoint_run.h"
 #include "commands.h"
+#include "option_checks.h"
 #include "core/data/class_names.h"
 #include "models/predict.h"
 
@@ -90,7 +91,7 @@ void add_predict(CLI::App& app, Action& run) {
                   "Image files (JPEG or PNG, any size: resized as data convert does), or folders of them")
       ->required()
       ->check(CLI::ExistingPath);
-  sub->add_option("--top", a->top, "Classes to show per image")->check(CLI::Range(1, 1000))->capture_default_str();
+  sub->add_option("--top", a->top, "Classes to show per image")->check(whole_number(1, 1000))->capture_default_str();
   sub->add_flag("--json", a->json, "Print JSON: [{image, top: [{class, name, probability}]}]");
   sub->add_option("--device", a->device, "cpu, cuda, cuda:N or auto")->capture_default_str();
   sub->callback([a, &run] {

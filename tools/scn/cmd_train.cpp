@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "commands.h"
+#include "option_checks.h"
 #include "core/distributed/communicator.h"
 #include "core/error.h"
 #include "models/rank_agreement.h"
@@ -46,11 +47,11 @@ void add_train(CLI::App& app, Action& run) {
   sub->add_option("--collective-timeout", args->ranks.timeout_seconds,
                   "Seconds a rank waits in a collective for the others before it stops the run")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(finite_number(0, 1e7, true, "POSITIVE"));
   sub->add_option("--check-ranks", args->check_ranks,
                   "Debug: every N steps, check that every rank holds the same parameters (0: never)")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(whole_number(0, kMaxCount, "NONNEGATIVE"));
   sub->callback([args, &run] {
     run = [args] {
       RunConfig config = RunConfig::load(args->config, args->overrides);
