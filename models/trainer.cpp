@@ -262,7 +262,8 @@ TrainSummary train(const RunConfig& config, const TrainOptions& options) {
       images_total += b;
       // Every rank reaches a logged step (the collectives below are entered by all); the progress line is
       // rank 0's, with its own share's loss and accuracy between the logged steps.
-      const bool log_step = tc.log_every > 0 && global_step % tc.log_every == 0;
+      // Every log_every steps and at each epoch's last step, so that a short run's steps.jsonl is not empty.
+      const bool log_step = tc.log_every > 0 && (global_step % tc.log_every == 0 || step + 1 == steps_per_epoch);
       const bool show_progress = show && progress.due();
       if (show_progress || log_step) {
         const double elapsed = seconds_since(run_start);

@@ -4,7 +4,8 @@
 # CASE: interrupt (SIGINT to rank 1 alone: every rank stops after the same step, rank 0 saves, the run resumes
 #       on one rank) | hang (rank 1 stopped: rank 0 gives up after the collective timeout with a message) |
 #       dies (rank 1 killed: the run ends, it does not hang) | differ (ranks started with another config
-#       stop before the first step, naming the rank and the key).
+#       stop before the first step, naming the rank and the key) | log (progress lines written to a file under
+#       mpirun hold no carriage return or escape sequence).
 # Exit 0 when every check holds, 1 at the first that does not, 77 (skipped) without Fashion-MNIST.
 set -uo pipefail
 scn=$(readlink -f "$1")
@@ -105,6 +106,15 @@ differ)
     check "once" test "$(grep -c 'the ranks do not run the same training' "$work/stderr")" -eq 1
     check "before training: no metrics.jsonl" test ! -e run/metrics.jsonl
   done
+  ;;
+log)
+  # Rank 0's progress, redirected to a file (Open MPI gives each rank a pseudo-terminal all the same).
+  "${mpi[@]}" "$scn" train "$config" "${small[@]}" data.limit=2000 train.progress_seconds=0 --out run \
+    >"$work/stdout" 2>"$work/stderr"
+  status=$?
+  check "the run completes (status $status)" test $status -eq 0
+  check "with progress lines in the log" grep -q "step [0-9]*/[0-9]*" "$work/stdout"
+  check "none rewritten in place (no carriage return, no ESC[K)" test -z "$(tr -cd '\r\033' <"$work/stdout")"
   ;;
 *)
   echo "unknown case $case_name"; exit 2 ;;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The failures of issue 24 ("Trust II"), as a new user ran into them, each checked through the scn command:
 #   trust.sh SCN_BINARY CASE
-# CASE: usage | config | two_runs | foreign_resume | not_regular | file_size | signals | convert | predict | analyze | synth
+# CASE: usage | config | two_runs | foreign_resume | not_regular | file_size | signals | convert | predict |
+#       analyze | synth
 # Exit 0 when every check holds, 1 at the first that does not, 77 (skipped) when a case needs Fashion-MNIST
 # and it is not installed.
 set -uo pipefail

@@ -171,14 +171,28 @@ TEST_F(Training, AResumedRunReportsTheBestItHad) {
   EXPECT_LT(resumed.last_val_acc, 0.999);
   EXPECT_DOUBLE_EQ(resumed.best_val_acc, 0.999);
   EXPECT_EQ(resumed.best_checkpoint, dir.file("best.safetensors"));
-  // steps.jsonl (train.log_every = 50 by default; 63 steps per epoch here): one line per 50 steps, kept
-  // across the resume.
+  // steps.jsonl (train.log_every = 50 by default; 63 steps per epoch here): one line per 50 steps and one at
+  // each epoch's end, kept across the resume.
   const auto steps = lines(dir.file("steps.jsonl"));
-  ASSERT_EQ(steps.size(), 2u);
-  const nlohmann::json row = nlohmann::json::parse(steps[1]);
+  ASSERT_EQ(steps.size(), 4u);
+  const nlohmann::json row = nlohmann::json::parse(steps[2]);
   EXPECT_EQ(row["step"], 100);
   EXPECT_EQ(row["epoch"], 2);
   for (const char* key : {"loss", "epoch_loss", "epoch_acc", "lr", "images_per_s"}) EXPECT_TRUE(row.contains(key)) << key;
+  const nlohmann::json end = nlohmann::json::parse(steps[3]);
+  EXPECT_EQ(end["step"], 126);
+  EXPECT_EQ(end["epoch_step"], 63);
+}
+
+// A run shorter than train.log_every still logs its steps (steps.jsonl stayed empty under 50 steps, which
+// looked broken): a line at each epoch's end.
+TEST_F(Training, AShortRunStillLogsItsSteps) {
+  RunDir dir("short_steps");
+  run(config({"train.epochs=2", "data.limit=200"}), dir);  // 7 steps per epoch
+  const auto steps = lines(dir.file("steps.jsonl"));
+  ASSERT_EQ(steps.size(), 2u);
+  EXPECT_EQ(nlohmann::json::parse(steps[0])["step"], 7);
+  EXPECT_EQ(nlohmann::json::parse(steps[1])["step"], 14);
 }
 
 // The run folder is the run's for its whole life: a second process is refused before it writes anything.
