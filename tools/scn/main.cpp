@@ -1,5 +1,6 @@
 // scn: train, evaluate, inspect, convert, export and profile deep sparse coding networks.
-// Exit status: 0 success, 1 an error (with a message), 2 bad usage (with a one-line reason), 130 interrupted.
+// Exit status: 0 success, 1 an error (with a message), 2 bad usage (with a one-line reason), 128 + the signal
+// when SIGINT or SIGTERM stops it.
 #include <cstdio>
 #include <cstdlib>
 #include <unistd.h>
