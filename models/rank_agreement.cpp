@@ -17,6 +17,12 @@ uint64_t fnv1a(const void* data, size_t bytes, uint64_t h = 1469598103934665603u
   return h;
 }
 
+std::string hex(uint64_t h) {
+  char text[17];
+  std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(h));
+  return text;
+}
+
 constexpr int64_t kHashedRecords = 64;
 
 YAML::Node split_fingerprint(const Dataset& d) {
@@ -31,9 +37,7 @@ YAML::Node split_fingerprint(const Dataset& d) {
   const size_t record = static_cast<size_t>(d.channels()) * d.height() * d.width();
   uint64_t h = fnv1a(d.images.data<uint8_t>(), record * static_cast<size_t>(first));
   h = fnv1a(d.labels.data<int32_t>(), sizeof(int32_t) * static_cast<size_t>(first), h);
-  char text[17];
-  std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(h));
-  n["first_records_hash"] = text;
+  n["first_records_hash"] = hex(h);
   return n;
 }
 
@@ -46,10 +50,16 @@ std::string broadcast_text(Communicator& comm, const std::string& mine, int from
   return text;
 }
 
+uint64_t tensor_hash(const Tensor& t, uint64_t h) {
+  const Tensor host = t.to(Device::cpu());
+  return fnv1a(host.raw(), static_cast<size_t>(host.numel()) * dtype_size(host.dtype()), h);
+}
+
 }  // namespace
 
 YAML::Node start_fingerprint(const RunConfig& config, const YAML::Node& model, const RunData& data,
-                             const CheckpointInfo& resumed, const std::string& version) {
+                             const Net& net, const Optimizer& optimizer, const CheckpointInfo& resumed,
+                             const std::string& version) {
   YAML::Node f;
   f["scn"] = version.empty() ? std::string("unknown") : version;
   YAML::Node c = config.to_yaml(model);
@@ -60,11 +70,17 @@ YAML::Node start_fingerprint(const RunConfig& config, const YAML::Node& model, c
   f["data"][data.val_name] = split_fingerprint(data.val);
   f["data"]["normalize_mean"] = data.mean;
   f["data"]["normalize_std"] = data.std;
+  uint64_t h = tensor_hash(net.params().values(), 1469598103934665603ull);
+  std::vector<std::pair<std::string, Tensor>> state;
+  std::map<std::string, std::string> state_metadata;
+  optimizer.append_state(state, state_metadata);
+  for (const auto& [name, t] : state) h = tensor_hash(t, fnv1a(name.data(), name.size(), h));
+  for (const auto& [key, value] : state_metadata) h = fnv1a(value.data(), value.size(), fnv1a(key.data(), key.size(), h));
+  f["state"] = hex(h);
   if (!resumed.config.empty() || resumed.step > 0) {
     f["resume"]["epoch"] = resumed.epoch;
     f["resume"]["step"] = resumed.step;
     f["resume"]["epoch_step"] = resumed.epoch_step;
-    f["resume"]["run_id"] = resumed.run_id.empty() ? std::string("(none)") : resumed.run_id;
   }
   return f;
 }

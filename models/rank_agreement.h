@@ -12,6 +12,8 @@
 #include "core/distributed/communicator.h"
 #include "models/checkpoint.h"
 #include "models/data_setup.h"
+#include "models/net.h"
+#include "models/optimizer.h"
 #include "models/run_config.h"
 
 namespace scn {
@@ -22,9 +24,13 @@ namespace scn {
 //           paths of each machine's own: the data is compared by content below);
 //   data: per split (train, val) the images, shape, classes and an FNV-1a hash of the first 64 records'
 //         pixels and labels, and the normalisation;
-//   resume: the checkpoint's epoch, step, epoch_step and run id (absent for a fresh run).
+//   state: an FNV-1a hash of the parameters and the optimizer state the first step starts from (initialised
+//          from the seed, or loaded: two copies of one checkpoint agree, two checkpoints of equal weights from
+//          separate runs too);
+//   resume: the checkpoint's epoch, step and epoch_step (absent for a fresh run).
 YAML::Node start_fingerprint(const RunConfig& config, const YAML::Node& model, const RunData& data,
-                             const CheckpointInfo& resumed, const std::string& version);
+                             const Net& net, const Optimizer& optimizer, const CheckpointInfo& resumed,
+                             const std::string& version);
 
 // Rank 0's fingerprint to every rank (fixed-size length, then the text), every rank's comparison to every
 // rank. When they agree it returns on every rank; otherwise every rank throws RanksDisagree naming the first

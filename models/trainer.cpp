@@ -140,7 +140,7 @@ TrainSummary train(const RunConfig& config, const TrainOptions& options) {
               " does not fit epoch ", start_epoch, " of ", steps_per_epoch, " steps; was it made with another config?");
   }
   // Every rank runs the same config, data, checkpoint and scn, or none starts (rank_agreement.h).
-  if (ranks) check_ranks_start_alike(*ranks, start_fingerprint(config, net->to_yaml(), data, resumed, options.version));
+  if (ranks) check_ranks_start_alike(*ranks, start_fingerprint(config, net->to_yaml(), data, *net, optimizer, resumed, options.version));
   // Only a run that will start writes its folder: a refused resume leaves config.yaml as it was.
   if (root) {
     run_id = options.resume.empty() ? new_run_id()

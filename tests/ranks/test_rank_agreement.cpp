@@ -7,6 +7,7 @@
 
 #include <filesystem>
 
+#include "core/safetensors.h"
 #include "models/rank_agreement.h"
 #include "models/trainer.h"
 #include "ranks.h"
@@ -48,11 +49,7 @@ TEST(RankAgreement, TheFirstRankThatDiffersIsNamedWithItsKeyOnEveryRank) {
   EXPECT_NE(message.find("Start every rank with the same config"), std::string::npos) << message;
 }
 
-// A whole run: ranks started with another seed stop before training, and rank 0 writes no run files.
-TEST(RankAgreement, RanksTrainingWithAnotherSeedStopBeforeTheFirstStep) {
-  if (!g_ranks) GTEST_SKIP() << "needs mpirun -np 2";
-  if (!fs::exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")) GTEST_SKIP() << "no Fashion-MNIST";
-  const std::string text = R"(model:
+const char* kConfig = R"(model:
   input: [1, 28, 28]
   classes: 10
   layers:
@@ -62,15 +59,33 @@ TEST(RankAgreement, RanksTrainingWithAnotherSeedStopBeforeTheFirstStep) {
 data: {format: fashion_mnist, dir: /usr/share/datasets/fashion-mnist, limit: 200, test_limit: 64}
 train: {epochs: 1, batch: 20, device: cpu, threads: 1}
 )";
-  const std::string seed = "seed=" + std::to_string(g_ranks->rank() == 1 ? 6 : 5);
-  RunConfig c = RunConfig::parse(ConfigNode::load_string(text, "agree.yaml", {seed}));
+
+// A folder name every rank agrees on (rank 0's pid) under the temp folder.
+fs::path shared_dir(const std::string& name) {
   int64_t pid = ::getpid();
   g_ranks->broadcast_host(std::as_writable_bytes(std::span(&pid, 1)), 0, "test folder name");
-  const fs::path dir = fs::temp_directory_path() / ("scn_rank_agreement_" + std::to_string(pid));
+  return fs::temp_directory_path() / ("scn_rank_agreement_" + name + "_" + std::to_string(pid));
+}
+
+TrainOptions options(const fs::path& dir, Communicator* ranks, const std::string& resume = "") {
   TrainOptions o;
   o.out_dir = dir.string();
   o.quiet = true;
-  o.ranks = g_ranks;
+  o.ranks = ranks;
+  o.resume = resume;
+  return o;
+}
+
+bool have_data() { return fs::exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"); }
+
+// A whole run: ranks started with another seed stop before training, and rank 0 writes no run files.
+TEST(RankAgreement, RanksTrainingWithAnotherSeedStopBeforeTheFirstStep) {
+  if (!g_ranks) GTEST_SKIP() << "needs mpirun -np 2";
+  if (!have_data()) GTEST_SKIP() << "no Fashion-MNIST";
+  const std::string seed = "seed=" + std::to_string(g_ranks->rank() == 1 ? 6 : 5);
+  RunConfig c = RunConfig::parse(ConfigNode::load_string(kConfig, "agree.yaml", {seed}));
+  const fs::path dir = shared_dir("seed");
+  TrainOptions o = options(dir, g_ranks);
   const std::string message = disagreement([&] { train(c, o); });
   EXPECT_NE(message.find("rank 1 differs from rank 0 at config.seed (6 on rank 1, 5 on rank 0)"), std::string::npos)
       << message;
@@ -79,6 +94,36 @@ train: {epochs: 1, batch: 20, device: cpu, threads: 1}
     EXPECT_FALSE(fs::exists(dir / "config.yaml"));
     fs::remove_all(dir);
   }
+}
+
+// Ranks resuming copies of one checkpoint (each its own file) start; a copy whose weights differ is named as
+// the `state` the first step would start from.
+TEST(RankAgreement, RanksResumingDifferentWeightsStop) {
+  if (!g_ranks) GTEST_SKIP() << "needs mpirun -np 2";
+  if (!have_data()) GTEST_SKIP() << "no Fashion-MNIST";
+  const RunConfig c = RunConfig::parse(ConfigNode::load_string(kConfig, "agree.yaml"));
+  const RunConfig c2 = RunConfig::parse(ConfigNode::load_string(kConfig, "agree.yaml", {"train.epochs=2"}));
+  const fs::path dir = shared_dir("state");
+  const fs::path own = dir / ("alone_" + std::to_string(g_ranks->rank()));
+  train(c, options(own, nullptr));  // each rank's own run: bit for bit the same weights, another run id
+  EXPECT_EQ(disagreement([&] { train(c2, options(dir / "together", g_ranks, (own / "last.safetensors").string())); }),
+            "");
+  any_rank(*g_ranks, false, "barrier");
+  if (g_ranks->rank() == 1) {
+    SafetensorsFile f = read_safetensors((own / "last.safetensors").string());
+    for (auto& [name, t] : f.tensors)
+      if (name == "l2.weight") {
+        std::vector<double> v = t.to_vector();
+        v[0] += 0.5;
+        t = Tensor::from_vector(v, t.shape());
+      }
+    write_safetensors((own / "last.safetensors").string(), f.tensors, f.metadata);
+  }
+  const std::string message =
+      disagreement([&] { train(c2, options(dir / "apart", g_ranks, (own / "last.safetensors").string())); });
+  EXPECT_NE(message.find("rank 1 differs from rank 0 at state"), std::string::npos) << message;
+  any_rank(*g_ranks, false, "barrier");
+  if (g_ranks->is_root()) fs::remove_all(dir);
 }
 
 }  // namespace
