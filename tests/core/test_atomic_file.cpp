@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -122,11 +123,16 @@ TEST_F(AtomicFile, ADeviceThatRefusesTheWriteNamesTheCause) {
 
 // Nothing but a regular file is ever replaced, --force or not: `scn export CK --to /dev/full --force` (as root)
 // renamed a regular file over the device node. A folder, a device and a FIFO are refused, named, untouched.
+// The targets are made in the test's own folder, never the system's: with the check broken, a test aimed at
+// /dev/null replaced it with a regular file (as root).
 TEST_F(AtomicFile, ATargetThatIsNotARegularFileIsRefused) {
   ASSERT_EQ(::mkfifo(file("pipe").c_str(), 0644), 0);
   fs::create_directory(file("folder"));
-  for (const auto& [target, what] : {std::pair{file("pipe"), "a FIFO (named pipe)"}, std::pair{file("folder"), "a folder"},
-                                     std::pair{std::string("/dev/null"), "a character device"}}) {
+  std::vector<std::pair<std::string, std::string>> targets{{file("pipe"), "a FIFO (named pipe)"}, {file("folder"), "a folder"}};
+  // A character device of our own (the null device's numbers), where this process may make one (root).
+  const bool device = ::mknod(file("null").c_str(), S_IFCHR | 0600, makedev(1, 3)) == 0;
+  if (device) targets.emplace_back(file("null"), "a character device");
+  for (const auto& [target, what] : targets) {
     try {
       write_string_atomically(target, "x");
       ADD_FAILURE() << "expected a refusal for " << target;
@@ -137,8 +143,11 @@ TEST_F(AtomicFile, ATargetThatIsNotARegularFileIsRefused) {
   struct stat st {};
   ASSERT_EQ(::stat(file("pipe").c_str(), &st), 0);
   EXPECT_TRUE(S_ISFIFO(st.st_mode));
-  ASSERT_EQ(::stat("/dev/null", &st), 0);
-  EXPECT_TRUE(S_ISCHR(st.st_mode));
+  if (device) {
+    ASSERT_EQ(::stat(file("null").c_str(), &st), 0);
+    EXPECT_TRUE(S_ISCHR(st.st_mode));
+    fs::remove(file("null"));
+  }
   EXPECT_EQ(names(), (std::vector<std::string>{"folder", "pipe"})) << "a temporary file was left behind";
   // A link to a regular file is replaced by the new file, as before (the link's target is not a device).
   write_string_atomically(file("real"), "old");
