@@ -11,6 +11,8 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/file_kind.h"
+#include "core/temporary_files.h"
 
 namespace scn {
 
@@ -79,20 +81,33 @@ int fsync_file(const std::string& file, int flags) {
 
 }  // namespace
 
+void check_regular_file_target(const std::string& path) {
+  const std::string kind = non_regular_kind(path);
+  // Nothing there (or unreachable: the write names the cause) or a regular file: fine.
+  SCN_CHECK(kind.empty() || kind == "nothing", path, ": exists and is ", kind,
+            "; scn writes only regular files and never replaces anything else, even with --force: choose "
+            "another output path");
+}
+
 void write_file_atomically(const std::string& path, const std::function<void(std::ostream&)>& write,
                            uint64_t size_hint) {
   SCN_CHECK(!path.empty(), "write_file_atomically: empty path");
+  check_regular_file_target(path);
   const std::string tmp = path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(temp_counter++);
+  TemporaryFile registered(tmp);  // removed by SIGINT/SIGTERM while it is written
   // Removes the temporary file and throws; `err` is the errno captured right after the failing call.
+  bool created = false;
   auto fail = [&](const std::string& what, int err) {
     remove_quietly(tmp);
     std::string cause = errno_text(err);
     if (err == ENOSPC) cause = "no space left on the device" + (size_hint ? " (" + std::to_string(size_hint) + " bytes needed)" : std::string());
-    SCN_FAIL("cannot write '", path, "' (", what, "; the file is left as it was): ", cause);
+    SCN_FAIL("cannot write '", path, "' (", what, "; the file is left as it was): ", cause,
+             created ? "; the unfinished temporary file was removed" : "");
   };
 
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) fail("cannot create the temporary file '" + tmp + "'", errno);
+  created = true;
   {
     FdWriteBuffer buffer(fd);
     std::ostream out(&buffer);
@@ -101,7 +116,8 @@ void write_file_atomically(const std::string& path, const std::function<void(std
     } catch (const std::exception& e) {
       ::close(fd);
       remove_quietly(tmp);
-      SCN_FAIL("cannot write '", path, "' (the file is left as it was): ", e.what());
+      SCN_FAIL("cannot write '", path, "' (the file is left as it was; the unfinished temporary file was removed): ",
+               e.what());
     } catch (...) {
       ::close(fd);
       remove_quietly(tmp);
@@ -122,6 +138,7 @@ void write_file_atomically(const std::string& path, const std::function<void(std
   if (::close(fd) != 0) fail("a write error on close", errno);
   errno = 0;
   if (std::rename(tmp.c_str(), path.c_str()) != 0) fail("cannot rename '" + tmp + "'", errno);
+  registered.release();
 
   // Make the rename itself durable. Best effort: the new file is already in place, and some file systems
   // refuse fsync on a directory, which must not turn a completed write into an error.

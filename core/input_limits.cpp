@@ -1,6 +1,5 @@
 #include "core/input_limits.h"
 
-#include <cstdio>
 #include <cstdlib>
 #include <string>
 
@@ -10,17 +9,7 @@ namespace scn {
 
 namespace {
 
-uint64_t from_env(const char* name, uint64_t fallback) {
-  const char* text = std::getenv(name);
-  if (!text || !*text) return fallback;
-  char* end = nullptr;
-  const unsigned long long v = std::strtoull(text, &end, 10);
-  if (*end != '\0' || v == 0) {
-    std::fprintf(stderr, "scn: ignoring %s=%s (expected a positive whole number)\n", name, text);
-    return fallback;
-  }
-  return v;
-}
+uint64_t from_env(const char* name, uint64_t fallback) { return parse_limit_variable(name, std::getenv(name), fallback); }
 
 const char* env_name(InputKind kind) {
   switch (kind) {
@@ -32,6 +21,18 @@ const char* env_name(InputKind kind) {
 }
 
 }  // namespace
+
+uint64_t parse_limit_variable(const char* name, const char* text, uint64_t fallback) {
+  if (!text || !*text) return fallback;
+  const std::string v = text;
+  // Digits only: strtoull alone takes "-1" as 2^64 − 1 and "lots" as 0.
+  const bool digits = v.size() <= 19 && v.find_first_not_of("0123456789") == std::string::npos;
+  const unsigned long long n = digits ? std::strtoull(v.c_str(), nullptr, 10) : 0;
+  SCN_CHECK(digits && n > 0 && n <= (uint64_t{1} << 62), name, "=", shorten(v),
+            ": expected a positive whole number (at most 2^62); unset it for the default (",
+            fallback, ")");
+  return n;
+}
 
 InputLimits& input_limits() {
   static InputLimits limits{from_env(env_name(InputKind::data_file), uint64_t{4} << 30),

@@ -15,8 +15,12 @@ struct InputLimits {
   uint64_t config_bytes;     // one config file                      (SCN_MAX_CONFIG_BYTES, default 1 MiB)
 };
 
-// The limits in force (read from the environment once; tests lower them through the reference).
+// The limits in force (read from the environment once; tests lower them through the reference). A variable
+// set to anything but a positive whole number is an error naming it (it used to be ignored).
 InputLimits& input_limits();
+
+// One variable's value: `fallback` when unset or empty, else the number; "lots", "-1", "0" throw scn::Error.
+uint64_t parse_limit_variable(const char* name, const char* text, uint64_t fallback);
 
 enum class InputKind { data_file, image, config };
 uint64_t input_limit(InputKind kind);

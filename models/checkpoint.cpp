@@ -56,9 +56,14 @@ std::vector<double> parse_numbers(const std::string& path, const std::string& ke
 CheckpointInfo info_of(const std::string& path, const SafetensorsFile& file) {
   auto fmt = file.metadata.find("format");
   SCN_CHECK(fmt != file.metadata.end(), path, ": not an scn checkpoint (no 'format' in its metadata)");
-  SCN_CHECK(fmt->second == kCheckpointFormat || fmt->second == kCheckpointFormatV1, path, ": checkpoint format '",
-            shorten(fmt->second), "' is not supported (expected ", kCheckpointFormat, ")");
+  // `scn export` files ("pt", scn_export "1") hold the same weights less the run state: they load for inference.
+  auto export_version = file.metadata.find("scn_export");
+  const bool is_export = fmt->second == "pt" && export_version != file.metadata.end() && export_version->second == "1";
+  SCN_CHECK(fmt->second == kCheckpointFormat || fmt->second == kCheckpointFormatV1 || is_export, path,
+            ": checkpoint format '", shorten(fmt->second), "' is not supported (expected ", kCheckpointFormat,
+            ", or an scn export: format pt with scn_export 1)");
   CheckpointInfo info;
+  info.is_export = is_export;
   auto cfg = file.metadata.find("config");
   if (cfg != file.metadata.end()) info.config = cfg->second;
   info.epoch = parse_count(path, file.metadata, "epoch");
@@ -68,12 +73,39 @@ CheckpointInfo info_of(const std::string& path, const SafetensorsFile& file) {
   if (mean != file.metadata.end()) info.mean = parse_numbers(path, "normalize_mean", mean->second);
   if (std != file.metadata.end()) info.std = parse_numbers(path, "normalize_std", std->second);
   SCN_CHECK(info.mean.size() == info.std.size(), path, ": normalize_mean and normalize_std differ in length");
+  // Every input is divided by std: a zero, a negative or a non-finite value turns every prediction into noise.
+  for (size_t c = 0; c < info.mean.size(); ++c) {
+    SCN_CHECK(std::isfinite(info.mean[c]), path, ": metadata 'normalize_mean' value ", c, " is not finite");
+    SCN_CHECK(std::isfinite(info.std[c]) && info.std[c] > 0, path, ": metadata 'normalize_std' value ", c, " is ",
+              info.std[c], ", expected a positive number");
+  }
   auto names = file.metadata.find("class_names");
   if (names != file.metadata.end()) {
     const nlohmann::json j = nlohmann::json::parse(names->second, nullptr, false);
     SCN_CHECK(j.is_array() && std::all_of(j.begin(), j.end(), [](const nlohmann::json& e) { return e.is_string(); }),
               path, ": metadata 'class_names' is not a JSON list of strings");
-    for (const auto& e : j) info.class_names.push_back(e.get<std::string>());
+    for (const auto& e : j) {
+      // Names reach terminals and logs: no control characters (an escape sequence would drive the terminal).
+      const std::string name = e.get<std::string>();
+      for (size_t k = 0; k < name.size(); ++k) {
+        const unsigned char c = static_cast<unsigned char>(name[k]);
+        const bool c1 = c == 0xC2 && k + 1 < name.size() && static_cast<unsigned char>(name[k + 1]) >= 0x80 &&
+                        static_cast<unsigned char>(name[k + 1]) < 0xA0;  // U+0080..U+009F in UTF-8
+        SCN_CHECK(c >= 0x20 && c != 0x7F && !c1, path, ": metadata 'class_names': name ", info.class_names.size(),
+                  " holds a control character (code ", c1 ? int{static_cast<unsigned char>(name[k + 1])} : int{c},
+                  ")");
+      }
+      info.class_names.push_back(name);
+    }
+  }
+  if (auto id = file.metadata.find("run_id"); id != file.metadata.end()) {
+    // Printed in messages and compared with a folder's: letters, digits, '-' and '_' only.
+    const std::string& v = id->second;
+    SCN_CHECK(!v.empty() && v.size() <= 64 &&
+                  v.find_first_not_of("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-_") ==
+                      std::string::npos,
+              path, ": metadata 'run_id' is not a run id: \"", shorten(v), "\"");
+    info.run_id = v;
   }
   auto acc = file.metadata.find("val_accuracy");
   if (acc != file.metadata.end()) {
@@ -119,6 +151,7 @@ void save_checkpoint(const std::string& path, const Net& net, const CheckpointIn
                                           {"epoch", std::to_string(info.epoch)},
                                           {"step", std::to_string(info.step)}};
   if (info.epoch_step >= 0) meta["epoch_step"] = std::to_string(info.epoch_step);
+  if (!info.run_id.empty()) meta["run_id"] = info.run_id;
   if (info.val_accuracy >= 0) meta["val_accuracy"] = join_numbers({info.val_accuracy});
   if (!info.mean.empty()) {
     meta["normalize_mean"] = join_numbers(info.mean);
@@ -141,11 +174,16 @@ SafetensorsFile read_checkpoint_file(const std::string& path) {
 CheckpointInfo load_checkpoint(const std::string& path, Net& net, Optimizer* optimizer) {
   SafetensorsFile file = read_safetensors(path);
   CheckpointInfo info = info_of(path, file);
+  SCN_CHECK(!(info.is_export && optimizer), path, " is an scn export (the weights only, without the optimizer ",
+            "state or the run's state): training cannot continue from it; resume from the run's last.safetensors");
   ParamArena& arena = net.params();
   // Check everything first: a file that does not fit leaves the net untouched.
   for (int i = 0; i < arena.count(); ++i) {
     const ParamSpec& spec = arena.spec(i);
     const Tensor* t = file.find(spec.name);
+    // An export leaves out the power-iteration vectors (kind state): they keep the values the net was
+    // initialised with, and inference runs its own iterations from there.
+    if (!t && info.is_export && spec.kind == "state") continue;
     SCN_CHECK(t, path, ": tensor '", spec.name, "' of the net is missing from the checkpoint");
     SCN_CHECK(t->dtype() == DType::f32, path, ": tensor '", spec.name, "' is ", dtype_name(t->dtype()), ", expected f32");
     SCN_CHECK(t->shape() == spec.shape, path, ": tensor '", spec.name, "' has shape ", t->shape().str(),
@@ -156,7 +194,8 @@ CheckpointInfo load_checkpoint(const std::string& path, Net& net, Optimizer* opt
     SCN_CHECK(arena.find(name) >= 0 || name.rfind(kOptimizerPrefix, 0) == 0, path, ": tensor '", shorten(name),
               "' does not belong to this net");
   if (optimizer) optimizer->load_state(path, file.tensors, file.metadata);
-  for (int i = 0; i < arena.count(); ++i) arena.value(i).copy_from(*file.find(arena.spec(i).name));
+  for (int i = 0; i < arena.count(); ++i)
+    if (const Tensor* t = file.find(arena.spec(i).name)) arena.value(i).copy_from(*t);
   return info;
 }
 

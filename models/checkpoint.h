@@ -4,8 +4,9 @@
 // version, the resolved config (YAML), the epoch and the step. A training checkpoint also holds the
 // optimizer's state ("optimizer/…" tensors): weights and state are one file, written atomically, so a crash
 // at any moment leaves either the old unit or the new one, never a mismatched pair.
-// Reading checks every tensor against the net (names, dtypes, shapes, finite values) before anything is
-// copied, so a mismatched, corrupt or diverged file changes nothing.
+// Reading checks every tensor against the net (names, dtypes, shapes, finite values) and the metadata (counts,
+// a positive finite normalisation, printable class names) before anything is copied, so a mismatched, corrupt
+// or diverged file changes nothing.
 #include <string>
 #include <vector>
 
@@ -31,6 +32,11 @@ struct CheckpointInfo {
   // the steps per epoch of the run that resumes (they change with the number of ranks when a short last
   // batch is dropped); -1 in checkpoints written before it was recorded.
   int64_t epoch_step = -1;
+  // The run that wrote it (models/run_identity.h); "" in checkpoints written before runs had ids.
+  std::string run_id{};
+  // An `scn export` file (format "pt"): the weights for inference, without the optimizer state and the power
+  // vectors. load_checkpoint takes it for evaluation and predictions, never to continue training.
+  bool is_export = false;
 };
 
 // Writes the net (and the optimizer's state when given). Refuses, writing nothing, when a parameter holds NaN

@@ -21,6 +21,15 @@ Dataset load(const RunConfig& c, const std::string& split, int64_t limit) {
 }
 }  // namespace
 
+void check_images_fit(const RunConfig& config, const Dataset& data, const Shape& input) {
+  if (data.size() == 0 || input.rank() != 3) return;
+  const bool fits = data.channels() == input[0] && data.height() == input[1] && data.width() == input[2];
+  SCN_CHECK(fits, config.source.empty() ? std::string("the config") : config.source, ": the images of ", data.source,
+            " are ", data.channels(), "x", data.height(), "x", data.width(), ", but model.input is [", input[0], ", ",
+            input[1], ", ", input[2], "]: set model.input=[", data.channels(), ",", data.height(), ",", data.width(),
+            "] (or use data of the net's size)");
+}
+
 void normalisation(const RunConfig& config, const Dataset& train, std::vector<double>& mean, std::vector<double>& std) {
   const int channels = train.channels();
   if (config.data.normalize_auto) {

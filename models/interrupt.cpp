@@ -6,6 +6,7 @@
 #include <csignal>
 #include <cstdlib>
 
+#include "core/temporary_files.h"
 #include "models/trainer.h"
 
 namespace scn {
@@ -20,6 +21,7 @@ void on_signal(int sig) {
   if (interrupts.fetch_add(1) >= 1) {
     const char msg[] = "\nscn: interrupted again, exiting without saving\n";
     (void)!write(2, msg, sizeof msg - 1);
+    remove_temporary_files(true);  // a checkpoint being written: the previous one stays, its temporary goes
     std::_Exit(128 + sig);
   }
 }

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <filesystem>
 
+#include "core/atomic_file.h"
 #include "core/memory.h"
 
 namespace scn {
@@ -38,6 +39,10 @@ bool stale_temporary(const std::string& name) {
 
 void prepare_run_folder(const std::string& dir, bool resuming, bool force) {
   std::error_code ec;
+  // Every file of the run is written as a regular file: anything else under one of their names (a FIFO, a
+  // device, a folder) is refused, never removed or replaced, --force or not.
+  for (const char* name : {"config.yaml", "last.safetensors", "best.safetensors", "metrics.jsonl", "steps.jsonl"})
+    check_regular_file_target((fs::path(dir) / name).string());
   if (fs::is_directory(dir, ec))
     for (const auto& entry : fs::directory_iterator(dir, ec))
       if (entry.is_regular_file(ec) && stale_temporary(entry.path().filename().string())) fs::remove(entry.path(), ec);

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <string>
 
 namespace scn {
 
@@ -21,8 +23,21 @@ std::string format_duration(double seconds) {
   return buf;
 }
 
+namespace {
+// A terminal the user watches: not one an MPI or Slurm launcher gives its tasks (Open MPI hands each rank a
+// pseudo-terminal even when mpirun's output goes to a file, where "\r\033[K" would land), and not TERM=dumb.
+bool user_terminal(std::FILE* out) {
+  if (!isatty(fileno(out))) return false;
+  const char* term = std::getenv("TERM");
+  if (term && std::string(term) == "dumb") return false;
+  for (const char* launcher : {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "SLURM_PROCID"})
+    if (std::getenv(launcher)) return false;
+  return true;
+}
+}  // namespace
+
 ProgressLine::ProgressLine(std::FILE* out, bool force_terminal, double interval_seconds)
-    : out_(out), interactive_(force_terminal || isatty(fileno(out))),
+    : out_(out), interactive_(force_terminal || user_terminal(out)),
       interval_(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
           std::chrono::duration<double>(std::max(interval_seconds, 0.0)))),
       // Off a terminal the first line comes after a third of the interval: a run piped into a log shows it is

@@ -1,7 +1,8 @@
 #pragma once
 // Progress of long work: epoch, step/steps, loss, accuracy, images/s, ETA. On a terminal: one line rewritten
-// in place, at most ~4 times a second. Otherwise (a log file, a batch system, `| cat`): a permanent line every
-// `interval_seconds` (the first after a third of it), so a long epoch is never silent.
+// in place, at most ~4 times a second. Otherwise (a log file, a batch system, `| cat`, a task of mpirun or
+// srun, TERM=dumb): a permanent line every `interval_seconds` (the first after a third of it), so a long
+// epoch is never silent and no carriage return or escape sequence reaches a log.
 #include <chrono>
 #include <cstdio>
 #include <string>

@@ -276,8 +276,8 @@ std::vector<ConfigNode> expand_layers(const ConfigNode& model) {
 }
 
 RunConfig RunConfig::parse(const ConfigNode& root) {
-  root.allow_keys({"model", "data", "optimizer", "schedule", "train", "eval", "output", "seed"});
-  RunConfig c{root.require("model"), {}, {}, {}, {}, {}, {}, 0, ""};
+  root.allow_keys({"model", "data", "optimizer", "schedule", "train", "eval", "output", "seed", "run_id"});
+  RunConfig c{root.require("model"), {}, {}, {}, {}, {}, {}, 0, "", ""};
   for (const char* section : {"data", "optimizer", "schedule", "train", "eval", "output"}) {
     ConfigNode s = root[section];
     if (s.defined()) s.expect_map();
@@ -298,6 +298,7 @@ RunConfig RunConfig::parse(const ConfigNode& root) {
     c.output.dir = out.get_string("dir", "");
   }
   c.seed = static_cast<uint64_t>(root.get_nonneg_int("seed", 0, std::numeric_limits<int64_t>::max()));
+  c.run_id = root.get_string("run_id", "");
   return c;
 }
 

@@ -92,6 +92,9 @@ struct RunConfig {
   OutputConfig output;
   uint64_t seed = 0;
   std::string source;                      // the config file
+  // The run a run folder's config.yaml belongs to (models/run_identity.h). Informational: scn train writes it
+  // and never takes it from a config (a config copied from a run folder starts a new run with a new id).
+  std::string run_id;
 
   // Reads and checks every section (the model is checked by building it).
   static RunConfig parse(const ConfigNode& root);

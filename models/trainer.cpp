@@ -2,11 +2,14 @@
 
 #include <omp.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 
 #include "core/atomic_file.h"
@@ -26,6 +29,9 @@
 #include "models/optimizer.h"
 #include "models/preflight.h"
 #include "models/progress.h"
+#include "models/rank_agreement.h"
+#include "models/run_folder_lock.h"
+#include "models/run_identity.h"
 #include "models/schedule.h"
 #include "models/train_step.h"
 
@@ -77,7 +83,13 @@ TrainSummary train(const RunConfig& config, const TrainOptions& options) {
   const Device device = ranks ? rank_device(options.device.empty() ? tc.device : options.device, ranks->local_rank())
                               : parse_device(options.device.empty() ? tc.device : options.device);
   set_cpu_threads(tc.threads, options.quiet || !root);
-  if (root) prepare_run_folder(options.out_dir, !options.resume.empty(), options.force);
+  // The folder is this run's from here to its end: a second process into it is refused now, not after it has
+  // interleaved its metrics with ours (run_folder_lock.h).
+  std::optional<RunFolderLock> folder_lock;
+  if (root) {
+    folder_lock.emplace(options.out_dir);
+    prepare_run_folder(options.out_dir, !options.resume.empty(), options.force);
+  }
   Context& ctx = Context::get(device);
   ctx.deterministic = tc.deterministic;
   RanksOnContext ranks_on_context(ctx, ranks);
@@ -92,6 +104,8 @@ TrainSummary train(const RunConfig& config, const TrainOptions& options) {
   const std::string resolved = yaml_text(config.to_yaml(net->to_yaml()));
 
   RunData data = load_run_data(config);
+  check_images_fit(config, data.train, net->input_shape());
+  check_images_fit(config, data.val, net->input_shape());
   BatchSource train_source(data.train, device, data.mean, data.std,
                            AugmentParams{static_cast<int>(config.data.crop_pad), config.data.flip}, config.seed, true);
   BatchSource val_source(data.val, device, data.mean, data.std, AugmentParams{}, config.seed, false);
@@ -112,8 +126,11 @@ TrainSummary train(const RunConfig& config, const TrainOptions& options) {
   LrSchedule schedule(config.schedule, config.optimizer.lr, tc.epochs);
   int64_t start_epoch = 0, start_step = 0, global_step = 0;
   TrainSummary summary;
+  std::string run_id;  // rank 0's: recorded in config.yaml and every checkpoint (run_identity.h)
+  CheckpointInfo resumed;
   if (!options.resume.empty()) {
     CheckpointInfo info = load_checkpoint(options.resume, *net, &optimizer);
+    resumed = info;
     start_epoch = info.epoch;
     global_step = info.step;
     // The batch to continue from: recorded in the checkpoint (the same global batches whatever the number of
@@ -122,10 +139,15 @@ TrainSummary train(const RunConfig& config, const TrainOptions& options) {
     SCN_CHECK(start_step >= 0 && start_step <= steps_per_epoch, options.resume, ": step ", global_step,
               " does not fit epoch ", start_epoch, " of ", steps_per_epoch, " steps; was it made with another config?");
   }
+  // Every rank runs the same config, data, checkpoint and scn, or none starts (rank_agreement.h).
+  if (ranks) check_ranks_start_alike(*ranks, start_fingerprint(config, net->to_yaml(), data, *net, optimizer, resumed, options.version));
   // Only a run that will start writes its folder: a refused resume leaves config.yaml as it was.
   if (root) {
-    fs::create_directories(options.out_dir);
-    write_string_atomically((fs::path(options.out_dir) / "config.yaml").string(), resolved);
+    run_id = options.resume.empty() ? new_run_id()
+                                     : claim_folder_for_resume(options.out_dir, options.resume, resumed.run_id, options.force);
+    YAML::Node with_id = config.to_yaml(net->to_yaml());
+    with_id["run_id"] = run_id;
+    write_string_atomically((fs::path(options.out_dir) / "config.yaml").string(), yaml_text(with_id));
   }
 
   summary.val_name = data.val_name;
@@ -135,8 +157,12 @@ TrainSummary train(const RunConfig& config, const TrainOptions& options) {
   std::ofstream metrics, steps_log;
   if (root) {
     const auto mode = options.resume.empty() ? std::ios::trunc : std::ios::app;
-    metrics.open((fs::path(options.out_dir) / "metrics.jsonl").string(), mode);
-    steps_log.open((fs::path(options.out_dir) / "steps.jsonl").string(), mode);
+    for (auto [stream, name] : {std::pair{&metrics, "metrics.jsonl"}, std::pair{&steps_log, "steps.jsonl"}}) {
+      const std::string path = (fs::path(options.out_dir) / name).string();
+      check_regular_file_target(path);  // a FIFO there would block the open; a device would swallow the log
+      stream->open(path, mode);
+      SCN_CHECK(stream->is_open(), path, ": cannot open the log for writing (", std::strerror(errno), ")");
+    }
   }
   const bool show = !options.quiet && root;
   ProgressLine progress(stdout, false, tc.progress_seconds);
@@ -156,8 +182,8 @@ TrainSummary train(const RunConfig& config, const TrainOptions& options) {
   // epoch_step: the steps done in epoch `epochs_done` (0 at an epoch's end).
   auto save = [&](const std::string& path, int64_t epochs_done, int64_t epoch_step, double val_accuracy = -1) {
     if (!root) return;
-    CheckpointInfo info{resolved, epochs_done, global_step, data.mean, data.std, val_accuracy, data.train.class_names};
-    info.epoch_step = epoch_step;
+    CheckpointInfo info{resolved, epochs_done, global_step, data.mean, data.std, val_accuracy, data.train.class_names,
+                        epoch_step, run_id, false};
     save_checkpoint(path, *net, info, &optimizer);
   };
   // Divergence: stop, and say which checkpoint is the last good one.
@@ -236,7 +262,8 @@ TrainSummary train(const RunConfig& config, const TrainOptions& options) {
       images_total += b;
       // Every rank reaches a logged step (the collectives below are entered by all); the progress line is
       // rank 0's, with its own share's loss and accuracy between the logged steps.
-      const bool log_step = tc.log_every > 0 && global_step % tc.log_every == 0;
+      // Every log_every steps and at each epoch's last step, so that a short run's steps.jsonl is not empty.
+      const bool log_step = tc.log_every > 0 && (global_step % tc.log_every == 0 || step + 1 == steps_per_epoch);
       const bool show_progress = show && progress.due();
       if (show_progress || log_step) {
         const double elapsed = seconds_since(run_start);

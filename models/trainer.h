@@ -3,9 +3,10 @@
 // schedule of the config, evaluation every `eval.every` epochs, checkpoints (last and best, atomic, with the
 // optimizer state inside them), exact resume, SIGINT handling (finish the step, save, stop) and a divergence
 // guard (NaN/Inf in the loss or the gradients stops the run and keeps the last good checkpoint).
-// The run folder holds config.yaml (resolved), metrics.jsonl (one object per epoch), last.safetensors and
-// best.safetensors (each with the optimizer state inside). A folder that already holds a run is never
-// overwritten unless asked (`force`); continuing it is `resume`.
+// The run folder holds config.yaml (resolved, with the run's id), metrics.jsonl (one object per epoch),
+// steps.jsonl, last.safetensors and best.safetensors (each with the optimizer state inside). It is locked for
+// the run's life (run_folder_lock.h). A folder that already holds a run is never overwritten unless asked
+// (`force`); continuing it is `resume`, which refuses a folder holding another run (run_identity.h).
 //
 // Data-parallel (`ranks`, models/data_parallel.h): every rank loads the whole data set and trains on its part
 // of each global batch of train.batch images; the gradients are averaged over the ranks every step. Rank 0
@@ -26,6 +27,7 @@ struct TrainOptions {
   bool quiet = false;         // no progress output (tests)
   Communicator* ranks = nullptr;   // the ranks of a data-parallel run (nullptr: this process alone)
   int64_t check_ranks_every = 0;   // > 0: every N steps, assert the ranks hold the same parameters (debug)
+  std::string version;             // this scn's version and revision: ranks of different builds refuse to start
 };
 
 struct TrainSummary {

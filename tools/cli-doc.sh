@@ -127,7 +127,8 @@ for the subcommands of a subcommand), gathered in one place. It is generated: do
 `key.path=value` after it; the keys and their defaults are in [configs/README.md](../configs/README.md), what
 the files a run writes hold is in [design.md](design.md#files). Exit status: 0 on success, 1 on an error
 (with a message naming the file or value at fault), 2 on bad usage, 128 + the signal when a training run is
-stopped by SIGINT or SIGTERM after saving its checkpoint.
+stopped by SIGINT or SIGTERM after saving its checkpoint, or another command by SIGINT or SIGTERM (it removes
+the temporary file of a write under way and says so).
 EOF
   if [[ $split_ok != true ]]; then
     printf '\n## `scn`\n\n'

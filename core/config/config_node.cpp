@@ -1,5 +1,6 @@
 #include "core/config/config_node.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -133,6 +134,9 @@ void apply_override_checked(YAML::Node root, const std::string& text) {
   } catch (const YAML::Exception& e) {
     override_error(text, "value is not valid YAML: " + e.msg);
   }
+  // "model..classes" would otherwise read as model.classes: every part of the path is named.
+  if (key.front() == '.' || key.back() == '.' || key.find("..") != std::string::npos)
+    override_error(text, "an empty key in the path (two dots in a row, or a dot at an end)");
   std::vector<std::string> parts = split_path(key);
   if (parts.empty()) override_error(text, "expected key.path=value");
   // Every index is checked first: a bad one is an error even where a [*] before it would skip it.
@@ -142,12 +146,33 @@ void apply_override_checked(YAML::Node root, const std::string& text) {
   set_path(root, parts, 0, parsed, text, false);
 }
 
+// " (line N is indented with a tab: YAML indents with spaces only)" for the first line up to `line` (1-based)
+// whose indentation holds a tab, else "". yaml-cpp's own message ("illegal map value") does not say so.
+std::string tab_hint(const std::string& text, int line) {
+  int n = 1;
+  for (size_t start = 0; start < text.size() && n <= line; ++n) {
+    const size_t end = std::min(text.find('\n', start), text.size());
+    const size_t first = text.find_first_not_of(" \t", start);
+    if (first != std::string::npos && text.find('\t', start) < std::min(first, end))
+      return " (line " + std::to_string(n) + " is indented with a tab: YAML indents with spaces only)";
+    start = end + 1;
+  }
+  return "";
+}
+
 ConfigNode load(const std::string& text, const std::string& name, const std::vector<std::string>& overrides) {
   YAML::Node root;
   try {
-    root = YAML::Load(text);
+    std::vector<YAML::Node> documents = YAML::LoadAll(text);
+    // A second document (after `---`) would be ignored: refuse it rather than train on half the file.
+    for (size_t i = 1; i < documents.size(); ++i)
+      if (documents[i].IsDefined() && !documents[i].IsNull())
+        throw ConfigError(name + ":" + std::to_string(documents[i].Mark().line + 1) +
+                          ": a second YAML document (after '---'): a config is one document");
+    if (!documents.empty()) root = documents[0];
   } catch (const YAML::Exception& e) {
-    throw ConfigError(name + ":" + std::to_string(e.mark.line + 1) + ": not valid YAML: " + e.msg);
+    throw ConfigError(name + ":" + std::to_string(e.mark.line + 1) + ": not valid YAML: " + e.msg +
+                      tab_hint(text, e.mark.line + 1));
   }
   if (!root.IsDefined() || root.IsNull()) root = YAML::Node(YAML::NodeType::Map);
   if (!root.IsMap()) throw ConfigError(name + ":1: the document must be a map of sections");

@@ -2,6 +2,7 @@
 
 #include <cstring>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 
 #include "core/data/class_names.h"
 #include "core/data/gzip_file.h"
@@ -33,7 +34,8 @@ int64_t check_records(const FileBytes& file, const RecordFormat& format) {
   const char* decompressed = is_gzip_file(file.path) ? " (decompressed)" : "";
   SCN_CHECK(size > 0, file.path, ": empty file, expected at least one ", record, "-byte ", format.name, " record");
   SCN_CHECK(size % record == 0, file.path, ": size ", size, decompressed, " is not a multiple of the ", record,
-            "-byte ", format.name, " record");
+            "-byte ", format.name, " record of ", format.image_size, "x", format.image_size,
+            " images (a folder scn data convert wrote records its image size in ", kDataLayoutFile, ")");
   const int64_t count = size / record;
   for (int64_t i = 0; i < count; ++i) {
     const uint8_t* r = file.bytes.data() + i * record;
@@ -88,10 +90,34 @@ std::vector<std::string> names_or_default(const std::string& dir, const std::str
   return names;
 }
 
+// The image side to read: the one asked for, checked against what the folder records, or the recorded one,
+// or the release's 32.
+int resolve_image_size(const std::string& dir, int asked) {
+  SCN_CHECK(asked >= 0 && asked <= 4096, "image_size must be in [1, 4096] (0: from the folder), got ", asked);
+  const int recorded = recorded_image_size(dir);
+  if (asked == 0) return recorded ? recorded : 32;
+  SCN_CHECK(!recorded || recorded == asked, (std::filesystem::path(dir) / kDataLayoutFile).string(), ": the images are ",
+            recorded, "x", recorded, ", not ", asked, "x", asked);
+  return asked;
+}
+
 }  // namespace
+
+int recorded_image_size(const std::string& dir) {
+  const std::optional<std::string> path = find_data_file(dir, kDataLayoutFile);
+  if (!path) return 0;
+  const std::vector<uint8_t> bytes = read_data_file(*path);
+  const nlohmann::json j = nlohmann::json::parse(bytes.begin(), bytes.end(), nullptr, false);
+  SCN_CHECK(j.is_object() && j.contains("image_size") && j["image_size"].is_number_integer(), *path,
+            ": expected a JSON object with an integer \"image_size\" (written by scn data convert)");
+  const int64_t size = j["image_size"].get<int64_t>();
+  SCN_CHECK(size >= 1 && size <= 4096, *path, ": image_size ", size, " is not in [1, 4096]");
+  return static_cast<int>(size);
+}
 
 Dataset read_cifar10(const std::string& dir, const std::string& split, int image_size) {
   check_split(split, "CIFAR-10");
+  image_size = resolve_image_size(dir, image_size);
   std::vector<std::string> paths;
   if (split == "test") {
     // A folder converted with --test-fraction 0 has no test split: say how to train on it anyway.
@@ -131,6 +157,7 @@ Dataset read_cifar10(const std::string& dir, const std::string& split, int image
 
 Dataset read_cifar100(const std::string& dir, const std::string& split, Cifar100Label label, int image_size) {
   check_split(split, "CIFAR-100");
+  image_size = resolve_image_size(dir, image_size);
   const std::string path = require_data_file(dir, split + ".bin");
   const bool fine = label == Cifar100Label::fine;
   Dataset d = read_records({path}, {"CIFAR-100", {"coarse label", "fine label"}, {20, 100}, fine ? 1 : 0, image_size});

@@ -6,7 +6,9 @@
 //          the image-folder converter writes as many as it needs, at most 10000 records each); a gap (a
 //          missing batch followed by a present one) is an error.
 //   test:  test_batch.bin.
-//   record: 1 label byte + 3·s·s pixel bytes (R, G, B planes of s×s, row-major; s = 32 for the release).
+//   record: 1 label byte + 3·s·s pixel bytes (R, G, B planes of s×s, row-major; s = 32 for the release, else
+//          what the folder's scn-data.json records: {"kind": "scn-data", "layout": "cifar10", "image_size": s},
+//          written by `scn data convert`).
 //   Every file holds a whole number ≥ 1 of records (10000 in the release, any count accepted).
 //   batches.meta.txt (optional): class names, one per non-empty line. Its line count (1 to 256) sets the
 //   number of classes, so converted image folders with any number of classes read back; without it the
@@ -22,8 +24,14 @@ namespace scn {
 
 enum class Cifar100Label { fine, coarse };
 
-// `split` is "train" or "test". Images come back as u8 (N, 3, s, s).
-Dataset read_cifar10(const std::string& dir, const std::string& split, int image_size = 32);
-Dataset read_cifar100(const std::string& dir, const std::string& split, Cifar100Label label, int image_size = 32);
+inline constexpr const char* kDataLayoutFile = "scn-data.json";
+
+// `split` is "train" or "test". Images come back as u8 (N, 3, s, s). image_size 0: the folder's recorded
+// size, else 32; another value must agree with what the folder records.
+Dataset read_cifar10(const std::string& dir, const std::string& split, int image_size = 0);
+Dataset read_cifar100(const std::string& dir, const std::string& split, Cifar100Label label, int image_size = 0);
+
+// The image side recorded in dir/scn-data.json, or 0 when the folder records none.
+int recorded_image_size(const std::string& dir);
 
 }  // namespace scn

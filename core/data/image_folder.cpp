@@ -6,11 +6,16 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <memory>
+#include <nlohmann/json.hpp>
 
+#include "core/atomic_file.h"
+#include "core/data/cifar.h"
 #include "core/data/class_names.h"
 #include "core/data/dataset.h"
 #include "core/data/image.h"
 #include "core/philox.h"
+#include "core/temporary_files.h"
 
 namespace scn {
 
@@ -36,6 +41,10 @@ std::vector<fs::path> sorted_entries(const fs::path& dir, bool directories) {
   SCN_CHECK(!ec, dir.string(), ": cannot list the folder (", ec.message(), ")");
   for (const fs::directory_entry& e : it) {
     if (is_hidden(e.path())) continue;
+    // Images in a class folder's sub-folders would be left out without a word: refuse them instead.
+    SCN_CHECK(directories || !e.is_directory(), e.path().string(), ": a folder inside the class folder ", dir.string(),
+              "; only the images directly in each class folder are converted: move them up, or remove or hide "
+              "(.name) the folder");
     if (directories ? e.is_directory() : (e.is_regular_file() && is_image_name(e.path()))) out.push_back(e.path());
   }
   std::sort(out.begin(), out.end());
@@ -54,10 +63,15 @@ void shuffle_indices(std::vector<int64_t>& indices, uint64_t seed) {
   for (size_t k = 0; k < keyed.size(); ++k) indices[k] = keyed[k].second;
 }
 
-// Writes `bytes` to `path` + ".tmp" (removed again when the write fails: a full disk leaves nothing behind);
-// returns that temporary path.
-fs::path write_temporary(const fs::path& path, const std::vector<uint8_t>& bytes) {
+// Writes `bytes` to `path` + ".tmp", registered with the signal handlers (`registered`) so that Ctrl-C or
+// SIGTERM removes it, and removed again when the write fails (a full disk leaves nothing behind); returns
+// that temporary path.
+fs::path write_temporary(const fs::path& path, const std::vector<uint8_t>& bytes,
+                         std::vector<std::unique_ptr<TemporaryFile>>& registered) {
   const fs::path tmp = path.string() + ".tmp";
+  check_regular_file_target(path.string());
+  check_regular_file_target(tmp.string());
+  registered.push_back(std::make_unique<TemporaryFile>(tmp.string()));
   std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
   SCN_CHECK(out, tmp.string(), ": cannot create the file (", std::strerror(errno), ")");
   out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
@@ -67,7 +81,8 @@ fs::path write_temporary(const fs::path& path, const std::vector<uint8_t>& bytes
     std::error_code ec;
     fs::remove(tmp, ec);
     SCN_FAIL(path.string(), ": cannot write ", bytes.size(), " bytes (", err == ENOSPC ? "no space left on the device"
-             : err ? std::strerror(err) : "write error", ")");
+             : err ? std::strerror(err) : "write error", "); its temporary file was removed and ", path.parent_path().string(),
+             " is left as it was");
   }
   return tmp;
 }
@@ -106,6 +121,14 @@ ImageFolderSummary convert_image_folder(const std::string& root, const std::stri
             test_fraction);
   std::error_code ec;
   SCN_CHECK(fs::is_directory(root, ec), root, ": not a directory (expected root/<class>/*.jpg|png)");
+  // The output inside the input tree would become a class folder of the next conversion.
+  {
+    std::error_code in_ec, out_ec;
+    const fs::path in = fs::weakly_canonical(root, in_ec), out = fs::weakly_canonical(out_dir, out_ec);
+    if (!in_ec && !out_ec && !in.empty())
+      SCN_CHECK(std::mismatch(in.begin(), in.end(), out.begin(), out.end()).first != in.end(), out_dir,
+                ": is inside the folder being converted (", root, "); write the data set somewhere else");
+  }
   ImageFolderSummary summary;
   std::vector<fs::path> files;
   std::vector<int32_t> labels;
@@ -114,9 +137,11 @@ ImageFolderSummary convert_image_folder(const std::string& root, const std::stri
   SCN_CHECK(class_dirs.size() <= 256, root, ": ", class_dirs.size(), " class folders, at most 256 fit a label byte");
   for (const fs::path& dir : class_dirs) {
     const std::string name = class_name_utf8(dir.filename().string());
-    SCN_CHECK(name.find_first_of("\n\r") == std::string::npos && name.front() != ' ' && name.back() != ' ',
+    SCN_CHECK(std::none_of(name.begin(), name.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7F; }) &&
+                  name.front() != ' ' && name.back() != ' ',
               dir.string(),
-              ": a class name with line breaks or surrounding spaces cannot be stored in batches.meta.txt");
+              ": a class name with control characters (line breaks, tabs, escapes) or surrounding spaces cannot be "
+              "stored in batches.meta.txt nor shown safely");
     std::vector<fs::path> images = sorted_entries(dir, false);
     SCN_CHECK(!images.empty(), dir.string(), ": no .jpg, .jpeg or .png files in this class folder");
     if (limit_per_class >= 0 && static_cast<int64_t>(images.size()) > limit_per_class) images.resize(limit_per_class);
@@ -150,9 +175,10 @@ ImageFolderSummary convert_image_folder(const std::string& root, const std::stri
   SCN_CHECK(!ec, out_dir, ": cannot create the folder (", ec.message(), ")");
   // Everything is written under temporary names first, so a corrupt image leaves out_dir as it was.
   std::vector<fs::path> targets, staged;
+  std::vector<std::unique_ptr<TemporaryFile>> registered;
   const auto stage = [&](const std::string& name, const std::vector<uint8_t>& bytes) {
     targets.push_back(fs::path(out_dir) / name);
-    staged.push_back(write_temporary(targets.back(), bytes));
+    staged.push_back(write_temporary(targets.back(), bytes, registered));
   };
   try {
     for (int64_t begin = 0, batch = 1; begin < summary.train_count; begin += kRecordsPerBatch, ++batch) {
@@ -164,12 +190,18 @@ ImageFolderSummary convert_image_folder(const std::string& root, const std::stri
     std::string meta;
     for (const std::string& name : summary.class_names) meta += name + "\n";
     stage("batches.meta.txt", std::vector<uint8_t>(meta.begin(), meta.end()));
+    // The image size, so that every reader (train, data inspect) reads records of the right length.
+    const std::string layout = nlohmann::json{{"kind", "scn-data"}, {"layout", "cifar10"}, {"image_size", size}}.dump() + "\n";
+    stage(kDataLayoutFile, std::vector<uint8_t>(layout.begin(), layout.end()));
   } catch (...) {
     for (const fs::path& tmp : staged) fs::remove(tmp, ec);
     throw;
   }
+  // From here the earlier data set is replaced: an interrupt waits until every file is in place.
+  DeferSignals whole;
+  registered.clear();
   for (const char* stale : {"data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin", "data_batch_4.bin",
-                            "data_batch_5.bin", "test_batch.bin", "batches.meta.txt"}) {
+                            "data_batch_5.bin", "test_batch.bin", "batches.meta.txt", kDataLayoutFile}) {
     for (const fs::path& old : {fs::path(out_dir) / stale, fs::path(out_dir) / (std::string(stale) + ".gz")}) {
       fs::remove(old, ec);
       SCN_CHECK(!ec, old.string(), ": cannot remove the earlier output (", ec.message(), ")");

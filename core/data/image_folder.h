@@ -26,11 +26,12 @@ struct ImageFolderSummary {
 //   test_batch.bin, written only when non-empty; the rest to data_batch_1.bin, data_batch_2.bin, … with
 //   10000 records per file (the last one shorter), at most five files, so at most 50000 training images.
 //   Both sets are shuffled by Philox (seed, RngPurpose::data), so any prefix (`data.limit`) mixes classes;
-// - batches.meta.txt: the class names, one per line.
+// - batches.meta.txt: the class names, one per line;
+// - scn-data.json: {"kind": "scn-data", "layout": "cifar10", "image_size": size}, from which the readers take
+//   the record length (core/data/cifar.h).
 // The files are written under temporary names; only when every image has decoded are earlier outputs of
 // these names (and their .gz forms) removed and the new files renamed into place, so a corrupt image, which
-// throws scn::Error naming it, leaves out_dir as it was. size != 32 needs `image_size: size` when reading
-// back.
+// throws scn::Error naming it, leaves out_dir as it was.
 ImageFolderSummary convert_image_folder(const std::string& root, const std::string& out_dir, int size = 32,
                                         double test_fraction = 0.0, uint64_t seed = 0, int64_t limit_per_class = -1);
 

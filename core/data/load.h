@@ -10,7 +10,7 @@ namespace scn {
 
 struct LoadOptions {
   std::string label = "fine";  // cifar100 only: fine (100 classes) or coarse (20)
-  int image_size = 32;         // cifar10/cifar100: side s of the s×s images in the records
+  int image_size = 0;          // cifar10/cifar100: side s of the s×s images (0: as the folder records, else 32)
   int64_t limit = -1;          // keep only the first `limit` records (`data.limit`); -1 keeps all
 };
 

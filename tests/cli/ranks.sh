@@ -3,7 +3,9 @@
 #   ranks.sh SCN_BINARY MPIRUN CASE
 # CASE: interrupt (SIGINT to rank 1 alone: every rank stops after the same step, rank 0 saves, the run resumes
 #       on one rank) | hang (rank 1 stopped: rank 0 gives up after the collective timeout with a message) |
-#       dies (rank 1 killed: the run ends, it does not hang).
+#       dies (rank 1 killed: the run ends, it does not hang) | differ (ranks started with another config
+#       stop before the first step, naming the rank and the key) | log (progress lines written to a file under
+#       mpirun hold no carriage return or escape sequence).
 # Exit 0 when every check holds, 1 at the first that does not, 77 (skipped) without Fashion-MNIST.
 set -uo pipefail
 scn=$(readlink -f "$1")
@@ -88,6 +90,31 @@ dies)
   kill -9 "$(rank_pid 1)"
   wait_run 90
   check "the run ends when rank 1 dies (status $status)" test $status -ne 124 -a $status -ne 0
+  ;;
+differ)
+  # MPMD: rank 1 gets another kernel (which corrupted the heap in MPI_Allreduce), then another data.limit
+  # (MPI_ERR_TRUNCATE), then another lr (silently diverged replicas): every rank stops before training.
+  for other in model.defaults.sparse_code.kernel=5 data.limit=19000 optimizer.lr=0.5 seed=9; do
+    rm -rf run
+    timeout 120 "$mpirun" --allow-run-as-root --oversubscribe -np 1 "$scn" train "$config" "${small[@]}" --out run : \
+      -np 1 "$scn" train "$config" "${small[@]}" "$other" --out run >"$work/stdout" 2>"$work/stderr"
+    status=$?
+    key=${other%%=*}
+    check "ranks with $other on rank 1 stop (status $status)" test $status -ne 0 -a $status -ne 124
+    check "naming rank 1" contains "$work/stderr" "the ranks do not run the same training: rank 1 differs from rank 0 at"
+    check "and the key" grep -q "rank 0 at config\.\(model\|data\|optimizer\|seed\)" "$work/stderr"
+    check "once" test "$(grep -c 'the ranks do not run the same training' "$work/stderr")" -eq 1
+    check "before training: no metrics.jsonl" test ! -e run/metrics.jsonl
+  done
+  ;;
+log)
+  # Rank 0's progress, redirected to a file (Open MPI gives each rank a pseudo-terminal all the same).
+  "${mpi[@]}" "$scn" train "$config" "${small[@]}" data.limit=2000 train.progress_seconds=0 --out run \
+    >"$work/stdout" 2>"$work/stderr"
+  status=$?
+  check "the run completes (status $status)" test $status -eq 0
+  check "with progress lines in the log" grep -q "step [0-9]*/[0-9]*" "$work/stdout"
+  check "none rewritten in place (no carriage return, no ESC[K)" test -z "$(tr -cd '\r\033' <"$work/stdout")"
   ;;
 *)
   echo "unknown case $case_name"; exit 2 ;;

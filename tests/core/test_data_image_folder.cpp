@@ -122,8 +122,17 @@ TEST(DataImageFolder, HoldsOutAStratifiedDeterministicTestSet) {
     }
   EXPECT_EQ(values.size(), 30u);
   EXPECT_FALSE(sorted) << "records should be shuffled";
-  // The record size follows image_size: the default (32) does not fit 6×6 records.
-  expect_error([&] { load_dataset("cifar10", dir / "a", "train"); }, {"data_batch_1.bin: size 2616", "3073-byte"});
+  // The folder records its image size (scn-data.json): every reader takes it from there (it used to read
+  // 32×32 records by default and refuse the 6×6 ones), and a size asked for must agree with it.
+  const Dataset by_default = load_dataset("cifar10", dir / "a", "train");
+  EXPECT_EQ(by_default.images.shape(), train.images.shape());
+  EXPECT_EQ(by_default.height(), 6);
+  expect_error([&] { load_dataset("cifar10", dir / "a", "train", {.image_size = 32}); },
+               {"scn-data.json: the images are 6x6, not 32x32"});
+  // Without the record (an older conversion), 32×32 records are expected, and the message says why.
+  std::filesystem::remove(dir / "a/scn-data.json");
+  expect_error([&] { load_dataset("cifar10", dir / "a", "train"); },
+               {"data_batch_1.bin: size 2616", "3073-byte", "of 32x32 images"});
 }
 
 TEST(DataImageFolder, LimitPerClassAndRewritingRemovesStaleFiles) {
@@ -223,6 +232,21 @@ TEST(DataImageFolder, AFullDeviceLeavesNoTemporaryFiles) {
   EXPECT_NE(message.find("data_batch_1.bin: cannot write 245840 bytes (File too large)"), std::string::npos) << message;
   for (const auto& entry : std::filesystem::directory_iterator(dir / "out"))
     ADD_FAILURE() << "left behind: " << entry.path();
+}
+
+// Images in a class folder's sub-folder were left out without a word, and `data convert DIR DIR/a` wrote
+// into its own input tree; both are refused before anything is written.
+TEST(DataImageFolder, RefusesSubFoldersAndAnOutputInsideTheInput) {
+  TempDir dir;
+  const std::string root = make_grey_folder(dir);
+  expect_error([&] { convert_image_folder(root, root + "/class0/out", 4); }, {"is inside the folder being converted"});
+  expect_error([&] { convert_image_folder(root, root, 4); }, {"is inside the folder being converted"});
+  EXPECT_FALSE(std::filesystem::exists(root + "/class0/out"));
+  std::filesystem::create_directories(root + "/class1/more");
+  expect_error([&] { convert_image_folder(root, dir / "out", 4); }, {"class1/more: a folder inside the class folder"});
+  std::filesystem::create_directories(root + "/class1/.hidden");
+  std::filesystem::remove(root + "/class1/more");
+  EXPECT_NO_THROW(convert_image_folder(root, dir / "out", 4));
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <tuple>
 
 #include "core/safetensors.h"
 #include "kernels/elementwise.h"
@@ -168,6 +169,67 @@ TEST(Checkpoint, NonFiniteWeightsAreNeverWrittenNorLoaded) {
     EXPECT_NE(std::string(e.what()).find("tensor 'l3.weight' holds 1 NaN or Inf values"), std::string::npos) << e.what();
   }
   EXPECT_THROW(read_checkpoint_file(path), Error);
+}
+
+// A checkpoint's metadata with the same file rewritten: `key` set to `value`.
+void rewrite_metadata(const std::string& path, const std::string& out, const std::string& key, const std::string& value) {
+  SafetensorsFile f = read_safetensors(path);
+  f.metadata[key] = value;
+  write_safetensors(out, f.tensors, f.metadata);
+}
+
+// predict took normalize_std "0,0,0" or a NaN mean, and printed class names holding terminal escapes.
+TEST(Checkpoint, UnusableNormalisationAndControlCharactersInNamesAreRefused) {
+  TempDir dir;
+  auto a = make_net(1);
+  const std::string path = (dir.path / "c.safetensors").string(), bad = (dir.path / "bad.safetensors").string();
+  save_checkpoint(path, *a, {"", 1, 1, {0.5}, {0.25}, -1, {"a", "b", "c"}});
+  for (const auto& [key, value, message] :
+       {std::tuple<std::string, std::string, std::string>{"normalize_std", "0", "'normalize_std' value 0 is 0, expected a positive number"},
+        {"normalize_std", "-1", "'normalize_std' value 0 is -1"},
+        {"normalize_mean", "nan", "'normalize_mean' value 0 is not finite"},
+        {"class_names", "[\"a\", \"\\u001b[31mb\", \"c\"]", "name 1 holds a control character (code 27)"},
+        {"class_names", "[\"a\", \"\\u009bb\", \"c\"]", "name 1 holds a control character (code 155)"},
+        {"run_id", "\\x1b", "metadata 'run_id' is not a run id"}}) {
+    rewrite_metadata(path, bad, key, value);
+    auto b = make_net(2);
+    try {
+      load_checkpoint(bad, *b);
+      ADD_FAILURE() << key << "=" << value << " was accepted";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(message), std::string::npos) << e.what();
+    }
+  }
+}
+
+// `scn export` files (format "pt", no power vectors, no optimizer state) load for inference, never to train.
+TEST(Checkpoint, AnExportLoadsForInferenceButNotToContinueTraining) {
+  TempDir dir;
+  auto a = make_net(1);
+  const std::string path = (dir.path / "c.safetensors").string(), exported = (dir.path / "e.safetensors").string();
+  save_checkpoint(path, *a, {"", 1, 1, {0.5}, {0.25}, -1, {"a", "b", "c"}});
+  SafetensorsFile f = read_safetensors(path);
+  std::vector<std::pair<std::string, Tensor>> kept;
+  for (auto& [name, t] : f.tensors)
+    if (name.find("power_vector") == std::string::npos) kept.emplace_back(name, t);
+  write_safetensors(exported, kept, {{"format", "pt"}, {"scn_export", "1"}, {"normalize_mean", "0.5"}, {"normalize_std", "0.25"}});
+  auto b = make_net(2);
+  const CheckpointInfo info = load_checkpoint(exported, *b);
+  EXPECT_TRUE(info.is_export);
+  for (int i = 0; i < a->params().count(); ++i)
+    if (a->params().spec(i).kind != "state") {
+      EXPECT_EQ(a->params().value(i).to_vector(), b->params().value(i).to_vector()) << a->params().spec(i).name;
+    }
+  Optimizer optimizer(OptimizerConfig{}, b->params());
+  try {
+    load_checkpoint(exported, *b, &optimizer);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("is an scn export"), std::string::npos) << e.what();
+  }
+  // Another "pt" file is still not a checkpoint.
+  write_safetensors(exported, kept, {{"format", "pt"}});
+  EXPECT_THROW(load_checkpoint(exported, *b), Error);
 }
 
 }  // namespace

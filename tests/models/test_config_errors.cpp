@@ -107,6 +107,23 @@ TEST(ConfigErrors, InvalidYaml) {
   EXPECT_NE(e.find("not valid YAML"), std::string::npos) << e;
 }
 
+// Issue 24, 13: each of these was taken silently or with a message that did not say why.
+TEST(ConfigErrors, AnEmptyPartOfAnOverridePathIsRefused) {
+  for (const char* o : {"model..classes=3", ".seed=3", "train.=3"})
+    EXPECT_NE(error_of(kGood, {o}).find("an empty key in the path"), std::string::npos) << o << ": " << error_of(kGood, {o});
+}
+
+TEST(ConfigErrors, ASecondYamlDocumentIsRefused) {
+  EXPECT_EQ(error_of(std::string(kGood) + "---\nseed: 3\n"),
+            "bad.yaml:11: a second YAML document (after '---'): a config is one document");
+  EXPECT_EQ(error_of(std::string(kGood) + "---\n"), "");  // an empty one is nothing
+}
+
+TEST(ConfigErrors, ATabInTheIndentationIsNamed) {
+  const std::string e = error_of("model:\n\tinput: [3, 8, 8]\n");
+  EXPECT_NE(e.find("line 2 is indented with a tab: YAML indents with spaces only"), std::string::npos) << e;
+}
+
 TEST(ConfigErrors, CommandLineOverridesAreCheckedAndNamed) {
   EXPECT_EQ(error_of(kGood, {"train.epochs=zero"}),
             "command line (train.epochs=zero): train.epochs: expected a positive integer, got \"zero\"");

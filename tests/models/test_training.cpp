@@ -13,6 +13,8 @@
 #include "models/checkpoint.h"
 #include "models/data_setup.h"
 #include "models/evaluator.h"
+#include "models/run_folder_lock.h"
+#include "models/run_identity.h"
 #include "models/trainer.h"
 
 namespace scn::test {
@@ -169,14 +171,84 @@ TEST_F(Training, AResumedRunReportsTheBestItHad) {
   EXPECT_LT(resumed.last_val_acc, 0.999);
   EXPECT_DOUBLE_EQ(resumed.best_val_acc, 0.999);
   EXPECT_EQ(resumed.best_checkpoint, dir.file("best.safetensors"));
-  // steps.jsonl (train.log_every = 50 by default; 63 steps per epoch here): one line per 50 steps, kept
-  // across the resume.
+  // steps.jsonl (train.log_every = 50 by default; 63 steps per epoch here): one line per 50 steps and one at
+  // each epoch's end, kept across the resume.
   const auto steps = lines(dir.file("steps.jsonl"));
-  ASSERT_EQ(steps.size(), 2u);
-  const nlohmann::json row = nlohmann::json::parse(steps[1]);
+  ASSERT_EQ(steps.size(), 4u);
+  const nlohmann::json row = nlohmann::json::parse(steps[2]);
   EXPECT_EQ(row["step"], 100);
   EXPECT_EQ(row["epoch"], 2);
   for (const char* key : {"loss", "epoch_loss", "epoch_acc", "lr", "images_per_s"}) EXPECT_TRUE(row.contains(key)) << key;
+  const nlohmann::json end = nlohmann::json::parse(steps[3]);
+  EXPECT_EQ(end["step"], 126);
+  EXPECT_EQ(end["epoch_step"], 63);
+}
+
+// A run shorter than train.log_every still logs its steps (steps.jsonl stayed empty under 50 steps, which
+// looked broken): a line at each epoch's end.
+TEST_F(Training, AShortRunStillLogsItsSteps) {
+  RunDir dir("short_steps");
+  run(config({"train.epochs=2", "data.limit=200"}), dir);  // 7 steps per epoch
+  const auto steps = lines(dir.file("steps.jsonl"));
+  ASSERT_EQ(steps.size(), 2u);
+  EXPECT_EQ(nlohmann::json::parse(steps[0])["step"], 7);
+  EXPECT_EQ(nlohmann::json::parse(steps[1])["step"], 14);
+}
+
+// The run folder is the run's for its whole life: a second process is refused before it writes anything.
+TEST_F(Training, AFolderInUseIsRefusedAtOnce) {
+  RunDir dir("in_use");
+  RunFolderLock held(dir.str());
+  try {
+    run(config({"train.epochs=1", "data.limit=200"}), dir);
+    FAIL() << "expected a refusal";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(dir.str() + " is in use by another scn train"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(fs::exists(dir.file("config.yaml")));
+  EXPECT_FALSE(fs::exists(dir.file("metrics.jsonl")));
+}
+
+// Every checkpoint and config.yaml carry the run's id; resuming another run's checkpoint into a folder is
+// refused unless forced, and forced, nothing of the folder's earlier run survives.
+TEST_F(Training, ResumingAnotherRunsCheckpointIntoAFolderIsRefused) {
+  RunDir a("run_a"), b("run_b");
+  run(config({"train.epochs=1", "data.limit=200"}), a);
+  run(config({"train.epochs=1", "data.limit=200", "seed=4"}), b);
+  const std::string id_a = folder_run_id(a.str()), id_b = folder_run_id(b.str());
+  ASSERT_EQ(id_a.size(), 16u);
+  ASSERT_NE(id_a, id_b);
+  EXPECT_EQ(read_checkpoint_info(a.file("last.safetensors")).run_id, id_a);
+  EXPECT_EQ(read_checkpoint_info(a.file("best.safetensors")).run_id, id_a);
+  const auto metrics = lines(a.file("metrics.jsonl"));
+  const std::string step_before = read_safetensors(a.file("last.safetensors")).metadata.at("step");
+  try {
+    run(config({"train.epochs=2", "data.limit=200", "seed=4"}), a, b.file("last.safetensors"));
+    FAIL() << "expected a refusal";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("holds run " + id_a), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(lines(a.file("metrics.jsonl")), metrics);
+  EXPECT_EQ(folder_run_id(a.str()), id_a);
+  EXPECT_EQ(read_checkpoint_info(a.file("best.safetensors")).run_id, id_a);
+  EXPECT_EQ(read_safetensors(a.file("last.safetensors")).metadata.at("step"), step_before);
+  // Its own folder continues it, and the run keeps its id.
+  run(config({"train.epochs=2", "data.limit=200", "seed=4"}), b, b.file("last.safetensors"));
+  EXPECT_EQ(folder_run_id(b.str()), id_b);
+  EXPECT_EQ(read_checkpoint_info(b.file("last.safetensors")).run_id, id_b);
+  // Forced into A: A's files are gone, and what is there is run B's.
+  TrainOptions o;
+  o.out_dir = a.str();
+  o.resume = b.file("last.safetensors");
+  o.quiet = true;
+  o.force = true;
+  train(config({"train.epochs=3", "data.limit=200", "seed=4"}), o);
+  EXPECT_EQ(folder_run_id(a.str()), id_b);
+  EXPECT_EQ(read_checkpoint_info(a.file("last.safetensors")).run_id, id_b);
+  EXPECT_EQ(lines(a.file("metrics.jsonl")).size(), 1u);
+  if (fs::exists(a.file("best.safetensors"))) {
+    EXPECT_EQ(read_checkpoint_info(a.file("best.safetensors")).run_id, id_b);
+  }
 }
 
 TEST_F(Training, InterruptFinishesTheStepSavesAndResumes) {

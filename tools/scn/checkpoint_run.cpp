@@ -34,6 +34,9 @@ CheckpointRun load_checkpoint_run(const std::string& config, const std::vector<s
   }
   r.net->initialize(r.device, r.config.seed);
   r.info = load_checkpoint(checkpoint, *r.net);
+  SCN_CHECK(r.info.class_names.empty() || static_cast<int>(r.info.class_names.size()) == r.net->classes(), checkpoint,
+            ": metadata 'class_names' has ", r.info.class_names.size(), " names, but the net has ", r.net->classes(),
+            " classes");
   r.mean = r.info.mean, r.std = r.info.std;
   if (r.mean.empty()) normalisation(r.config, load_split(r.config, "train"), r.mean, r.std);  // an older checkpoint
   return r;

@@ -6,6 +6,8 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "option_checks.h"
+#include "core/data/cifar.h"
 #include "core/data/gzip_file.h"
 #include "core/data/image_folder.h"
 #include "core/data/inspect.h"
@@ -41,7 +43,7 @@ std::string detect_format(const std::string& dir) {
 
 int run_convert(const ConvertArgs& a) {
   // Converting takes minutes: refuse before it, not after, to replace an earlier data set.
-  for (const char* name : {"data_batch_1.bin", "test_batch.bin", "batches.meta.txt"}) {
+  for (const char* name : {"data_batch_1.bin", "test_batch.bin", "batches.meta.txt", kDataLayoutFile}) {
     if (find_data_file(a.out, name))
       SCN_CHECK(a.force, a.out, ": already holds a data set (", name, "); pass --force to replace it");
   }
@@ -81,15 +83,15 @@ void add_data(CLI::App& app, Action& run) {
   convert->add_option("root", c->root, "Folder with one sub-folder per class")->required()->check(CLI::ExistingDirectory);
   convert->add_option("--to", c->to, "Target layout")->check(CLI::IsMember({"cifar10"}))->capture_default_str();
   convert->add_option("out", c->out, "Output folder")->required();
-  convert->add_option("--size", c->size, "Image side after resizing")->check(CLI::Range(1, 4096))->capture_default_str();
+  convert->add_option("--size", c->size, "Image side after resizing")->check(whole_number(1, 4096))->capture_default_str();
   convert->add_option("--test-fraction", c->test_fraction,
                       "Fraction held out as test_batch.bin (stratified); 0 writes none, and the configs then need "
                       "data.val_split=N to evaluate")
-      ->check(CLI::Range(0.0, 0.99))
+      ->check(finite_number(0.0, 0.99, false))
       ->capture_default_str();
   convert->add_option("--limit-per-class", c->limit_per_class, "Convert at most N images per class (default: all)")
-      ->check(CLI::PositiveNumber);
-  convert->add_option("--seed", c->seed, "Seed of the shuffle and the test split")->check(CLI::NonNegativeNumber)->capture_default_str();
+      ->check(whole_number(1, kMaxCount, "POSITIVE"));
+  convert->add_option("--seed", c->seed, "Seed of the shuffle and the test split")->check(whole_number(0, kMaxSeed, "NONNEGATIVE"))->capture_default_str();
   convert->add_flag("--force", c->force, "Replace the data set already in the output folder");
   convert->callback([c, &run] { run = [c] { return run_convert(*c); }; });
 

@@ -68,6 +68,16 @@ void print_confusion(const EvalResult& r, const std::vector<std::string>& names)
 }
 
 int run_eval(EvalArgs a) {
+  // --bn takes one value, so that the overrides after `--bn batch` stay overrides (two values made CLI11 take
+  // the first override as the count: "--bn: At Most 2 required but received 3"). The count of
+  // `--bn recalibrate N` is then the first positional that is a plain number: no config file or override is.
+  if (a.bn.size() == 1 && a.bn[0] == "recalibrate")
+    for (auto it = a.positionals.begin(); it != a.positionals.end(); ++it)
+      if (!it->empty() && it->find_first_not_of("0123456789") == std::string::npos) {
+        a.bn.push_back(*it);
+        a.positionals.erase(it);
+        break;
+      }
   split_config_and_overrides(a.positionals, a.config, a.overrides);
   if (!a.dump.empty())
     check_output_file(a.dump, a.force, a.config.empty() ? std::vector<std::string>{a.checkpoint}
@@ -81,6 +91,7 @@ int run_eval(EvalArgs a) {
   const CheckpointInfo& info = run.info;
   const std::vector<double>& mean = run.mean, &std = run.std;
   Dataset data = load_split(config, a.split);
+  check_images_fit(config, data, net->input_shape());
   BatchSource source(data, device, mean, std, AugmentParams{}, config.seed, false);
   const bool normalised = has_batch_norm(*net);
   if (statistics == BatchNormStatistics::recalibrate && normalised) {
@@ -140,7 +151,8 @@ void add_eval(CLI::App& app, Action& run) {
   sub->add_option("--bn", args->bn,
                   "Batch-norm statistics: running (default), batch (each batch's own), or recalibrate N "
                   "(recompute the running statistics over N training images first)")
-      ->expected(1, 2);
+      ->expected(1)
+      ->allow_extra_args(false);
   sub->add_flag("--bn-report", args->bn_report,
                 "Print, node by node for one batch, how running and batch statistics change the activations");
   sub->add_flag("--force", args->force, "Replace an existing --dump-logits file");

@@ -2,6 +2,7 @@
 #include <cstdio>
 
 #include "commands.h"
+#include "option_checks.h"
 #include "core/atomic_file.h"
 #include "output_file.h"
 #include "models/profiler.h"
@@ -20,9 +21,9 @@ void add_profile(CLI::App& app, Action& run) {
   sub->add_option("config", a->config, "Config file (YAML)")->required()->check(CLI::ExistingFile);
   sub->add_option("overrides", a->overrides, "Config overrides key.path=value");
   sub->add_option("--device", a->options.device, "cpu, cuda, cuda:N or auto")->capture_default_str();
-  sub->add_option("--batch", a->options.batch, "Batch size (default: train.batch)")->check(CLI::PositiveNumber);
-  sub->add_option("--steps", a->options.steps, "Timed steps")->check(CLI::PositiveNumber)->capture_default_str();
-  sub->add_option("--warmup", a->options.warmup, "Untimed steps first")->check(CLI::NonNegativeNumber)->capture_default_str();
+  sub->add_option("--batch", a->options.batch, "Batch size (default: train.batch)")->check(whole_number(1, 1 << 20, "POSITIVE"));
+  sub->add_option("--steps", a->options.steps, "Timed steps")->check(whole_number(1, kMaxCount, "POSITIVE"))->capture_default_str();
+  sub->add_option("--warmup", a->options.warmup, "Untimed steps first")->check(whole_number(0, kMaxCount, "NONNEGATIVE"))->capture_default_str();
   sub->add_option("--json", a->json, "Also write the report as JSON");
   sub->add_flag("--force", a->force, "Replace an existing --json file");
   sub->add_flag("--tf32", a->options.tf32, "Let cuDNN use TF32 tensor cores for fp32 convolutions");

@@ -5,9 +5,12 @@
 #include <filesystem>
 
 #include "commands.h"
+#include "option_checks.h"
 #include "core/distributed/communicator.h"
 #include "core/error.h"
+#include "models/rank_agreement.h"
 #include "models/trainer.h"
+#include "scn_version.h"
 
 namespace scn::cli {
 
@@ -44,11 +47,11 @@ void add_train(CLI::App& app, Action& run) {
   sub->add_option("--collective-timeout", args->ranks.timeout_seconds,
                   "Seconds a rank waits in a collective for the others before it stops the run")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(finite_number(0, 1e7, true, "POSITIVE"));
   sub->add_option("--check-ranks", args->check_ranks,
                   "Debug: every N steps, check that every rank holds the same parameters (0: never)")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(whole_number(0, kMaxCount, "NONNEGATIVE"));
   sub->callback([args, &run] {
     run = [args] {
       RunConfig config = RunConfig::load(args->config, args->overrides);
@@ -58,6 +61,7 @@ void add_train(CLI::App& app, Action& run) {
       o.force = args->force;
       o.out_dir = !args->out.empty() ? args->out : default_run_dir(config);
       o.check_ranks_every = args->check_ranks;
+      o.version = std::string(SCN_VERSION) + " (git " + SCN_GIT_REVISION + ")";
       install_interrupt_handler();
       const LaunchInfo launch = detect_launch();
       std::unique_ptr<Communicator> ranks =
@@ -66,6 +70,10 @@ void add_train(CLI::App& app, Action& run) {
       TrainSummary s;
       try {
         s = train(config, o);
+      } catch (const RanksDisagree&) {
+        // Every rank found it and stops: rank 0 says it once.
+        if (ranks->is_root()) throw;
+        return 1;
       } catch (const Error& e) {
         if (!ranks) throw;
         // The other ranks cannot know of this rank's error: say it, then end them all.

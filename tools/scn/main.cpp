@@ -1,5 +1,6 @@
 // scn: train, evaluate, inspect, convert, export and profile deep sparse coding networks.
-// Exit status: 0 success, 1 an error (with a message), 2 bad usage (with a one-line reason), 130 interrupted.
+// Exit status: 0 success, 1 an error (with a message), 2 bad usage (with a one-line reason), 128 + the signal
+// when SIGINT or SIGTERM stops it.
 #include <cstdio>
 #include <cstdlib>
 #include <unistd.h>
@@ -14,7 +15,10 @@
 #include "commands.h"
 #include "core/cuda_runtime.h"
 #include "core/error.h"
+#include "core/input_limits.h"
 #include "core/memory.h"
+#include "core/temporary_files.h"
+#include "models/run_config.h"
 #include "scn_version.h"
 
 namespace {
@@ -50,10 +54,93 @@ bool is_unknown_command(const CLI::App& app, int argc, char** argv) {
   return true;
 }
 
+// The subcommand being parsed, as "scn data convert" (from argv: CLI11 may not have marked it yet).
+std::string command_path(const CLI::App& app, int argc, char** argv, const CLI::App** deepest) {
+  std::string path = "scn";
+  const CLI::App* at = &app;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg.starts_with("-")) continue;
+    const CLI::App* next = nullptr;
+    for (const CLI::App* sub : at->get_subcommands([](const CLI::App*) { return true; }))
+      if (sub->get_name() == arg) next = sub;
+    if (!next) break;
+    at = next;
+    path += " " + arg;
+  }
+  if (deepest) *deepest = at;
+  return path;
+}
+
+// The config keys of the run sections whose last part is `name` ("epochs" → train.epochs), for the hint after
+// an unknown option --epochs: configs are changed by overrides, not options.
+std::vector<std::string> config_keys_named(const std::string& name) {
+  std::vector<std::string> found;
+  try {
+    const scn::RunConfig c = scn::RunConfig::parse(scn::ConfigNode::load_string(
+        "model: {input: [1, 4, 4], classes: 2, layers: [{type: linear, out: 2}]}", "(defaults)"));
+    const YAML::Node root = c.to_yaml(YAML::Node());
+    for (const auto& section : root) {
+      const std::string s = section.first.Scalar();
+      if (s == "model") continue;
+      if (section.second.IsScalar() && s == name) found.push_back(s);
+      if (!section.second.IsMap()) continue;
+      for (const auto& key : section.second) {
+        const std::string k = key.first.Scalar();
+        if (k == name) found.push_back(s + "." + k);
+        if (key.second.IsMap())
+          for (const auto& inner : key.second)
+            if (inner.first.Scalar() == name) found.push_back(s + "." + k + "." + name);
+      }
+    }
+  } catch (const std::exception&) {
+  }
+  return found;
+}
+
+// A usage error as one line that says what to do: the subcommand's own help, the subcommands to choose from,
+// and for an unknown --option that is a config key, the override that sets it.
+std::string usage_message(const CLI::App& app, int argc, char** argv, const CLI::ParseError& e) {
+  const CLI::App* at = nullptr;
+  const std::string path = command_path(app, argc, argv, &at);
+  std::string message = e.what();
+  if (dynamic_cast<const CLI::RequiredError*>(&e) && message.find("subcommand") != std::string::npos && at) {
+    std::string names;
+    for (const CLI::App* sub : at->get_subcommands([](const CLI::App*) { return true; }))
+      names += (names.empty() ? "" : ", ") + sub->get_name();
+    message = "a subcommand is required: " + names;
+  }
+  std::string hint;
+  if (dynamic_cast<const CLI::ExtrasError*>(&e)) {
+    for (int i = 1; i < argc && hint.empty(); ++i) {
+      std::string arg = argv[i];
+      if (!arg.starts_with("--") || arg.size() < 3) continue;
+      std::string value = "VALUE";
+      if (const auto eq = arg.find('='); eq != std::string::npos) {
+        value = arg.substr(eq + 1);
+        arg = arg.substr(0, eq);
+      } else if (i + 1 < argc && argv[i + 1][0] != '-') {
+        value = argv[i + 1];
+      }
+      if (message.find(arg) == std::string::npos) continue;
+      std::string key = arg.substr(2);
+      for (char& c : key) c = c == '-' ? '_' : c;
+      const std::vector<std::string> keys = config_keys_named(key);
+      for (size_t k = 0; k < keys.size(); ++k)
+        hint += (k ? " or " : "") + keys[k] + "=" + value;
+      if (!hint.empty()) hint = "; " + arg + " is a config key, set it with an override after the config: " + hint;
+    }
+  }
+  return path + ": " + message + hint + " (see " + path + " --help)";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   use_short_openmp_spin(argv);
+  // SIGXFSZ ignored (a write past `ulimit -f` fails with EFBIG and says "File too large"); SIGINT and SIGTERM
+  // remove the temporary file of a write under way and say so (scn train installs its own handler later).
+  scn::install_signal_cleanup();
   CLI::App app{"scn: deep sparse coding networks: train, evaluate, analyse and profile them", "scn"};
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "Show the help of every subcommand");
@@ -83,10 +170,11 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForAllHelp& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "scn: %s (see scn --help)\n", e.what());
+    std::fprintf(stderr, "%s\n", usage_message(app, argc, argv, e).c_str());
     return 2;
   }
   try {
+    scn::input_limits();  // a bad SCN_MAX_* variable stops every command, before any work
     return run ? run() : 2;
   } catch (const scn::Error& e) {
     // The source location of the check helps with bugs, not with a missing file: shown with SCN_VERBOSE=1.

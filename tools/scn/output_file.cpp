@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "core/atomic_file.h"
 #include "core/error.h"
 
 namespace scn::cli {
@@ -15,6 +16,7 @@ void check_output_file(const std::string& out, bool force, const std::vector<std
               " does not exist");
     return;
   }
+  check_regular_file_target(out);  // a folder, /dev/full, a FIFO: never, --force or not
   for (const std::string& in : inputs)
     SCN_CHECK(in.empty() || !fs::equivalent(out, in, ec), out, ": is also an input of this command; writing it would destroy it");
   SCN_CHECK(force, out, ": exists; pass --force to replace it");
