@@ -42,8 +42,15 @@ std::shared_ptr<Storage> Storage::allocate(size_t bytes, Device device) {
   return std::shared_ptr<Storage>(new Storage(data, bytes, device));
 }
 
+std::shared_ptr<Storage> Storage::borrow(void* data, size_t bytes, Device device, std::shared_ptr<void> owner) {
+  std::shared_ptr<Storage> storage(new Storage(data, bytes, device));
+  storage->borrowed_ = true;
+  storage->owner_ = std::move(owner);
+  return storage;
+}
+
 Storage::~Storage() {
-  if (!data_) return;
+  if (!data_ || borrowed_) return;
   if (device_.is_cpu()) {
     std::free(data_);
   } else {

@@ -21,10 +21,13 @@ struct MemoryStats {
 };
 MemoryStats& memory_stats();
 
-// One allocation on one device; freed when the last owner lets go.
+// One allocation on one device; freed when the last owner lets go. A borrowed storage is memory that another
+// framework owns (PyTorch's tensors, python/ops): scn reads and writes it in place, never frees it, and keeps
+// `owner` alive for as long as the storage lives.
 class Storage {
  public:
   static std::shared_ptr<Storage> allocate(size_t bytes, Device device);
+  static std::shared_ptr<Storage> borrow(void* data, size_t bytes, Device device, std::shared_ptr<void> owner = {});
   ~Storage();
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;
@@ -38,6 +41,8 @@ class Storage {
   void* data_;
   size_t bytes_;
   Device device_;
+  bool borrowed_ = false;
+  std::shared_ptr<void> owner_;  // borrowed: what keeps data_ alive
 };
 
 // Host memory a new allocation can get without swapping (MemAvailable of /proc/meminfo; 0 when unknown).

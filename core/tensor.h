@@ -18,6 +18,9 @@ class Tensor {
 
   static Tensor empty(const Shape& shape, DType dtype = DType::f32, Device device = Device::cpu());
   static Tensor zeros(const Shape& shape, DType dtype = DType::f32, Device device = Device::cpu());
+  // The contiguous elements at `data` that another framework owns (python/ops wraps PyTorch's tensors): no
+  // copy, no allocation; `owner` is kept alive with the tensor and its views.
+  static Tensor borrow(void* data, const Shape& shape, DType dtype, Device device, std::shared_ptr<void> owner = {});
   // A CPU tensor holding `values` (converted to `dtype`).
   static Tensor from_vector(const std::vector<double>& values, const Shape& shape, DType dtype = DType::f32);
 

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <memory>
+
 #include "core/context.h"
 #include "core/tensor.h"
 
@@ -74,6 +76,31 @@ TEST(Context, WorkspaceGrowsAndIsReused) {
   EXPECT_EQ(a, b);
   EXPECT_EQ(memory_stats().allocations(), allocations);
   EXPECT_GE(ctx.workspace_bytes(), 1000u);
+}
+
+// Borrowed memory (PyTorch's tensors in python/ops): scn writes into it in place, keeps its owner alive for as
+// long as any view lives, and never frees it (the sanitizer pass would report a free of a stack array).
+TEST(Tensor, BorrowedMemoryIsWrittenInPlaceAndNeverFreed) {
+  float values[7] = {1, 2, 3, 4, 5, 6, 7};
+  auto owner = std::make_shared<int>(42);
+  {
+    Tensor t = Tensor::borrow(values, Shape{7}, DType::f32, Device::cpu(), owner);
+    EXPECT_EQ(t.data<float>(), values);
+    EXPECT_EQ(owner.use_count(), 2);
+    Tensor tail = t.slice(4, 7);
+    t.zero_();
+    tail.copy_from(Tensor::from_vector({8, 9, 10}, Shape{3}));
+    t = Tensor();
+    EXPECT_EQ(owner.use_count(), 2) << "the slice still holds the owner";
+  }
+  EXPECT_EQ(owner.use_count(), 1);
+  const std::vector<float> expected{0, 0, 0, 0, 8, 9, 10};
+  EXPECT_EQ(std::vector<float>(values, values + 7), expected);
+}
+
+TEST(Tensor, BorrowingNothingForElementsIsAnError) {
+  EXPECT_THROW(Tensor::borrow(nullptr, Shape{3}, DType::f32, Device::cpu()), Error);
+  EXPECT_NO_THROW(Tensor::borrow(nullptr, Shape{0}, DType::f32, Device::cpu()));
 }
 
 }  // namespace
