@@ -92,15 +92,7 @@ void randomize_params(ParamArena& arena, DType dtype, uint64_t seed) {
 }  // namespace
 
 std::unique_ptr<BuiltLayer> build_layer(const LayerCase& c, DType dtype, Device device, uint64_t seed) {
-  register_builtin_layers();
-  auto built = std::make_unique<BuiltLayer>();
-  ConfigNode root = ConfigNode::load_string("layer: " + c.yaml, c.name);
-  ConfigNode node = root["layer"];
-  built->layer = LayerRegistry::instance().create(node.require("type").as_string(), node);
-  built->input_shapes = c.inputs;
-  built->output_shape = built->layer->output_shape(c.inputs);
-  built->layer->register_params(built->arena, "node");
-  built->arena.allocate(Device::cpu(), dtype);
+  auto built = std::make_unique<BuiltLayer>(c, dtype);
   if (built->arena.count() == 0) {
     built->layer->init_params(Context::get(Device::cpu()), seed);  // seeds of parameter-free layers (dropout)
   } else {

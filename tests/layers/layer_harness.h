@@ -15,6 +15,7 @@
 
 #include "core/param_arena.h"
 #include "layers/layer.h"
+#include "layers/standalone_layer.h"
 
 namespace scn::test {
 
@@ -33,10 +34,14 @@ const std::vector<LayerCase>& all_layer_cases();
 // A layer built from a case, with its parameters in an arena of `dtype` on `device`, filled with random
 // values drawn from `seed` (thresholds and steps in sensible ranges, variances positive).
 struct BuiltLayer {
-  std::unique_ptr<Layer> layer;
-  ParamArena arena;
-  std::vector<Shape> input_shapes;
-  Shape output_shape;
+  explicit BuiltLayer(const LayerCase& c, DType dtype)
+      : standalone(c.yaml, c.inputs, dtype, Device::cpu(), c.name), layer(&standalone.layer()),
+        arena(standalone.arena()), input_shapes(standalone.input_shapes()), output_shape(standalone.output_shape()) {}
+  StandaloneLayer standalone;
+  Layer* layer;
+  ParamArena& arena;
+  const std::vector<Shape>& input_shapes;
+  const Shape& output_shape;
 };
 std::unique_ptr<BuiltLayer> build_layer(const LayerCase& c, DType dtype, Device device, uint64_t seed);
 

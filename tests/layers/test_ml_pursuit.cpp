@@ -105,7 +105,7 @@ TwoLayerProblem make_problem(const std::string& algorithm, int iters, uint64_t s
   const std::string yaml = "{type: ml_pursuit, algorithm: " + algorithm + ", iters: " + std::to_string(iters) +
                            ", layers: [{out: 4, kernel: 3}, {out: 5, kernel: 3, stride: 2}]}";
   p.built = build_layer(LayerCase{"ml", yaml, {Shape{2, 9, 8}}, 1}, DType::f64, Device::cpu(), seed);
-  p.layer = dynamic_cast<MlPursuitLayer*>(p.built->layer.get());
+  p.layer = dynamic_cast<MlPursuitLayer*>(p.built->layer);
   p.x = random_uniform({1, 2, 9, 8}, DType::f64, seed, 1);
   ParamArena& a = p.built->arena;
   for (int i = 1; i <= 2; ++i) {

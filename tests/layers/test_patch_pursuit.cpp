@@ -26,7 +26,7 @@ Built make(const std::string& yaml, double lambda, uint64_t seed) {
   Tensor th = a.value(a.find("node.threshold"));
   th.copy_from(Tensor::from_vector(std::vector<double>(static_cast<size_t>(th.numel()), lambda), th.shape(), DType::f64));
   p.x = random_uniform({2, 3, 6, 5}, DType::f64, seed, 1);
-  auto* layer = dynamic_cast<SparseCodeLayer*>(p.b->layer.get());
+  auto* layer = dynamic_cast<SparseCodeLayer*>(p.b->layer);
   SparseCodeState s;
   const double lipschitz = layer->estimate_lipschitz(Context::get(Device::cpu()), s, 500);
   a.value(a.find("node.step")).copy_from(Tensor::from_vector({1.0 / lipschitz}, {1}, DType::f64));

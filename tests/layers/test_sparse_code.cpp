@@ -24,7 +24,7 @@ Problem make_problem(const std::string& yaml, double lambda, uint64_t seed) {
   Problem p;
   LayerCase c{"lasso", yaml, {Shape{3, 8, 7}}, 1};
   p.built = build_layer(c, DType::f64, Device::cpu(), seed);
-  p.layer = dynamic_cast<SparseCodeLayer*>(p.built->layer.get());
+  p.layer = dynamic_cast<SparseCodeLayer*>(p.built->layer);
   p.x = random_uniform({1, 3, 8, 7}, DType::f64, seed, 1);
   Context& ctx = Context::get(Device::cpu());
   SparseCodeState scratch;
@@ -220,7 +220,7 @@ TEST(SparseCode, RecomputeGivesBitIdenticalGradients) {
 TEST(SparseCode, StepAutoIsOneOverTheLipschitzConstant) {
   LayerCase c{"auto", "{type: sparse_code, out: 6, iters: 2, step: auto}", {Shape{3, 8, 7}}, 1};
   auto b = build_layer(c, DType::f32, Device::cpu(), 3);
-  auto* layer = dynamic_cast<SparseCodeLayer*>(b->layer.get());
+  auto* layer = dynamic_cast<SparseCodeLayer*>(b->layer);
   Context& ctx = Context::get(Device::cpu());
   Tensor x = random_uniform({1, 3, 8, 7}, DType::f32, 3, 1);
   auto state = layer->make_state();
@@ -241,7 +241,7 @@ TEST(SparseCode, StepAutoGradientIncludesTheStepsDependenceOnTheDictionary) {
     LayerCase c{"auto_grad", std::string("{type: sparse_code, out: 4, iters: 2, step: auto, recompute: ") + recompute + "}",
                 {Shape{3, 6, 5}}, 2};
     auto b = build_layer(c, DType::f64, Device::cpu(), 21);
-    auto* layer = dynamic_cast<SparseCodeLayer*>(b->layer.get());
+    auto* layer = dynamic_cast<SparseCodeLayer*>(b->layer);
     Context& ctx = Context::get(Device::cpu());
     auto state = layer->make_state();
     layer->estimate_lipschitz(ctx, static_cast<SparseCodeState&>(*state), 300);  // converge the vector

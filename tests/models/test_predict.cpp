@@ -63,7 +63,9 @@ TEST(Predict, TopClassesAreTheSoftmaxsSorted) {
     double sum = 0;
     for (size_t t = 0; t < 4; ++t) {
       sum += p[i].top[t].probability;
-      if (t > 0) EXPECT_GE(p[i].top[t - 1].probability, p[i].top[t].probability);
+      if (t > 0) {
+        EXPECT_GE(p[i].top[t - 1].probability, p[i].top[t].probability);
+      }
       EXPECT_EQ(p[i].top[t].name, std::string(1, "wxyz"[p[i].top[t].index]));
     }
     EXPECT_NEAR(sum, 1.0, 1e-9);
