@@ -6,8 +6,9 @@
 #   SCN_MPI=AUTO|ON|OFF   multi-process training over MPI (AUTO: when libopenmpi-dev is found)
 #   SCN_CMAKE_ARGS="-D..."  extra CMake arguments
 #   SCN_TARGETS="scn ..."  build only these targets (the quick start builds just the scn command)
-#   --with-torch     also Debian's python3-torch (with Hypothesis, for the loader's fuzz test) and python3-venv
-#                    (README's pip recipe), for the python.* ctests and tools/bench/pytorch_scn.py; tools/test.sh
+#   --with-torch     also Debian's python3-torch with its C++ headers (libtorch-dev: the compiled ops of
+#                    python/ops), Hypothesis (the loader's fuzz test) and python3-venv (README's pip recipe), for
+#                    the python.* ctests and tools/bench/pytorch_scn.py; tools/test.sh
 #                    passes it (tools/bench/setup-torch.sh installs a newer torch from PyPI into .venv-bench instead)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,7 +23,7 @@ packages=(cmake g++ make pkg-config libyaml-cpp-dev libdnnl-dev ocl-icd-opencl-d
 
 for arg in "$@"; do
   case $arg in
-    --with-torch) packages+=(python3-torch python3-hypothesis python3-venv) ;;
+    --with-torch) packages+=(python3-torch libtorch-dev python3-hypothesis python3-venv) ;;
     *) echo "setup.sh: unknown option $arg (known: --with-torch)" >&2; exit 2 ;;
   esac
 done
