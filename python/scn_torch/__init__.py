@@ -5,6 +5,9 @@
     x = scn_torch.preprocess(images_uint8_nchw, model)    # (pixel/255 - mean)/std from the export's metadata
     logits = model(x)
 
+Layers for nets written in PyTorch: SparseCode2d and MLPursuit (modules), run through scn's compiled ops when
+they are built (compiled: has_compiled_ops(), compiled_ops_status()), else in pure PyTorch.
+
 Modules: config (scn's configs: repeat blocks, model.defaults, layer defaults; needs PyYAML only),
 safetensors_io (a reader without the safetensors package), sparse_code (both pursuits), layers (the other
 layer types), net (Net: a config's model section as one module), export (load, preprocess), metadata (the
@@ -20,6 +23,8 @@ _LAZY = {
     "read_safetensors": "safetensors_io", "read_metadata": "safetensors_io", "write_safetensors": "safetensors_io",
     "ExportError": "errors",
     "ConfigError": "config", "expand_model": "config", "load_yaml": "config",
+    "SparseCode2d": "modules", "MLPursuit": "modules",
+    "has_compiled_ops": "compiled", "compiled_ops_status": "compiled",
 }
 
 __all__ = sorted(_LAZY)

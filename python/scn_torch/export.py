@@ -28,11 +28,13 @@ def _non_finite(tensors, path):
                               f"diverged, so the file is not usable")
 
 
-def load(path, device=None, dictionary_op="conv2d_input"):
+def load(path, device=None, dictionary_op="conv2d_input", compiled=None):
     """The net of an `scn export` file (or of an scn checkpoint) with its weights, in eval mode.
 
     device: where the module goes (default: the CPU). dictionary_op: how the convolutional pursuit's D z is
     computed, "conv2d_input" or "conv_transpose2d" (the same values; speed differs by PyTorch build).
+    compiled: its sparse_code and ml_pursuit nodes through scn's compiled ops: None (the default: when they are
+    built; scn_torch.compiled_ops_status() says), True (an error when they are not), False (pure PyTorch).
     The module's forward takes preprocessed images (preprocess()) and returns logits [N, classes], as
     `scn eval --dump-logits` does with the default `--bn running`. Besides nn.Module's, it has:
 
@@ -68,7 +70,7 @@ def load(path, device=None, dictionary_op="conv2d_input"):
 
     tensors, _, _ = read_safetensors(path)
     _non_finite(tensors, path)
-    net = Net(config["model"], DICTIONARY_OPS[dictionary_op], where=where, init=False)
+    net = Net(config["model"], DICTIONARY_OPS[dictionary_op], where=where, init=False, compiled=compiled)
     net.load_scn_tensors(tensors, path)
     net.config = config
     net.config_text = metadata["config"]

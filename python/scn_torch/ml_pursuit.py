@@ -9,7 +9,9 @@ ML-LISTA's encoders):
 
 Untied (tied: false) every sweep t has its own Aᵢ⁽ᵗ⁾, Bᵢ⁽ᵗ⁾, θᵢ⁽ᵗ⁾, ηᵢ⁽ᵗ⁾ and a code of sweep t − 1 is
 synthesised with sweep t − 1's dictionaries (the anchor's All-Free: Aᵢ⁽ᵗ⁾ᵀ(Aᵢ⁽ᵗ⁻¹⁾zᵢ − γᵢ₋₁)).
-Tensors are named as scn names them: layer<i>[.sweep<t>].weight | encoder | threshold | step."""
+Tensors are named as scn names them: layer<i>[.sweep<t>].weight | encoder | threshold | step.
+compiled: a compiled.CompiledLayer runs forward and backward through scn's kernels instead (the same numbers).
+The module follows its input's spatial size (in_shape's H and W may be None)."""
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -18,20 +20,17 @@ from .sparse_code import conv_output_size, d_conv2d_input, fista_momenta, init_w
 
 
 class MlPursuit(nn.Module):
-    def __init__(self, in_shape, c, op=d_conv2d_input, init=True, device=None):
+    def __init__(self, in_shape, c, op=d_conv2d_input, init=True, device=None, compiled=None):
         super().__init__()
         self.op = op
+        self.compiled = compiled
+        self.layer_configs = c["layers"]
         self.algorithm, self.iters = c["algorithm"], c["iters"]
         self.tied, self.back_project = c["tied"], c["back_project"]
         self.two_sided = c["mode"] == "two_sided"
         self.betas = fista_momenta(self.iters, self.algorithm == "ml_fista")
         self.geometry = [(d["stride"], d["pad"]) for d in c["layers"]]
-        self.shapes = [tuple(in_shape)]                      # x, γ₁, …, γ_L without the batch dimension
-        for d in c["layers"]:
-            prev = self.shapes[-1]
-            self.shapes.append((d["out"],) + tuple(conv_output_size(prev[j], d["kernel"], d["stride"], d["pad"])
-                                                   for j in (1, 2)))
-        self.out_shape = self.shapes[-1]
+        self.set_input_shape(in_shape)
         self.tensors = nn.ParameterDict()                   # key: the scn name with '.' as '__'
         self.scn_kinds = {}
         sweeps = 1 if self.tied else self.iters + 1
@@ -50,6 +49,20 @@ class MlPursuit(nn.Module):
                         if self._has(u, i, p):
                             init_weight(self.get(u, i, p), c["init"], "normal")
         self.no_decay_kinds = {"thresholds", "steps"}
+
+    def set_input_shape(self, in_shape):
+        """x, γ₁, …, γ_L's shapes without the batch dimension (spatial sizes None while unknown)."""
+        self.shapes = [tuple(in_shape)]
+        for d in self.layer_configs:
+            prev = self.shapes[-1]
+            self.shapes.append((d["out"],) + tuple(
+                None if prev[j] is None else conv_output_size(prev[j], d["kernel"], d["stride"], d["pad"])
+                for j in (1, 2)))
+        self.out_shape = self.shapes[-1]
+
+    def scn_tensors(self, names):
+        """The tensors scn's compiled layer reads, by its names ("layer1.weight")."""
+        return [self.tensors[n.replace(".", "__")] for n in names]
 
     # --- names ---------------------------------------------------------------------------------------------
     def scn_name(self, u, i, param):
@@ -117,6 +130,12 @@ class MlPursuit(nn.Module):
         return shrink(self.get(0, i, "step") * b, self.get(0, i, "threshold").view(1, -1, 1, 1), self.two_sided)
 
     def forward(self, x):
+        if x.dim() != 4 or x.shape[1] != self.shapes[0][0]:
+            raise ValueError(f"ml_pursuit: expected (N, {self.shapes[0][0]}, H, W) inputs, got {tuple(x.shape)}")
+        if tuple(x.shape[1:]) != self.shapes[0]:
+            self.set_input_shape(tuple(x.shape[1:]))
+        if self.compiled is not None:
+            return self.compiled.forward(self, x, self.training)
         L, T = len(self.geometry), self.iters
         if self.algorithm == "lbp":
             y = x

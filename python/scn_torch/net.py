@@ -7,6 +7,7 @@ import torch.nn as nn
 from .config import (LAYER_KEYS, MAX_ACTIVATION_ELEMENTS, MAX_CHANNELS, ConfigError, check_int, expand_model, shown,
                      with_defaults)
 from .errors import ExportError
+from .compiled import compiled_layer
 from .layers import Add, BatchNorm, Conv, GlobalAvgPool, Linear, Pool
 from .ml_pursuit import MlPursuit
 from .safetensors_io import read_safetensors
@@ -78,11 +79,14 @@ class Net(nn.Module):
     op: how D z is computed for the convolutional pursuit (sparse_code.DICTIONARY_OPS; default conv2d_input).
     init: initialise the weights as scn does (False: zeros, for a checkpoint to fill).
     device: where the tensors are made; "meta" (with init=False) makes the shapes only, no memory.
+    compiled: sparse_code and ml_pursuit nodes through scn's compiled ops (compiled.py): False (the default: this
+    package's pure-PyTorch twin of scn, which tools/bench/pytorch_scn.py measures), True (an error when they are
+    not built), None (when they are built).
     Every key is checked as scn checks it (config.with_defaults) and every shape is computed before any tensor
     is made, so a config that asks for absurd sizes is a ConfigError, not an allocation.
     `nodes[i]` is the module of node `names[i]`; `node(name)` finds one by its scn name."""
 
-    def __init__(self, model, op=None, where="model", init=True, device=None):
+    def __init__(self, model, op=None, where="model", init=True, device=None, compiled=False):
         super().__init__()
         op = op or d_conv2d_input
         if not isinstance(model, dict):
@@ -122,12 +126,13 @@ class Net(nn.Module):
             if t == "add" and any(shapes[j] != in_shape for j in src):
                 raise ConfigError(f"{w}: add: input shapes differ ({', '.join(str(list(shapes[j])) for j in src)})")
             out_shape = output_shape(t, c, in_shape, w)
+            fast = compiled_layer(raw, compiled) if t in ("sparse_code", "ml_pursuit") and device != "meta" else None
             if t == "sparse_code":
-                m = PatchSparseCode(in_shape, c, init, device) if c["pursuit"] == "patch" else \
-                    SparseCode(in_shape, c, op, init, device)
+                m = PatchSparseCode(in_shape, c, init, device, fast) if c["pursuit"] == "patch" else \
+                    SparseCode(in_shape, c, op, init, device, fast)
                 self.sparse_layers.append(m)
             elif t == "ml_pursuit":
-                m = MlPursuit(in_shape, c, op, init, device)
+                m = MlPursuit(in_shape, c, op, init, device, fast)
             elif t == "conv":
                 m = Conv(in_shape, c, init, device)
             elif t == "relu":
@@ -172,7 +177,7 @@ class Net(nn.Module):
     def training_unsupported(self):
         """'<node>: what' for every layer whose training is not emulated (evaluation is)."""
         return [f"{n}: {m.training_unsupported}" for n, m in zip(self.names, self.nodes)
-                if getattr(m, "training_unsupported", None)]
+                if getattr(m, "training_unsupported", None) and getattr(m, "compiled", None) is None]
 
     def node(self, name):
         """The module of the node scn calls `name`."""

@@ -21,6 +21,16 @@
   ∂L/∂λ = −Σβ; η gets no gradient (the lasso's solution does not depend on it). `backward: unrolled`
   differentiates the steps with autograd (and ∂η/∂W as above).
 
+Compiled path: a module given a compiled layer (scn_torch.SparseCode2d, scn_torch.load) runs its forward and
+backward through scn's compiled layer when the extension is built (compiled.py): the same numbers, and what
+this file does not emulate (the convolutional pursuit's implicit backward) as well. The cold starts of the power
+iteration below happen in either path.
+
+Input size: a module follows the spatial size of its input (SparseCode2d needs none at construction). Under
+step: auto the convolutional pursuit's vector is as large as its output: an input of another size starts it
+cold again (in training; evaluation uses the stored η), and the dictionary scaling of scn's initialisation
+(‖D‖² = 1) waits for the first input when the module was made without one.
+
 The power iteration's vector (`<node>.power_vector`) is run state that `scn export` leaves out. A layer
 whose vector was not loaded (and not initialised here) starts its power iteration cold: the patch pursuit
 takes the top eigenvector of M (float64 eigh: the power iteration run to convergence) before its first
@@ -117,12 +127,14 @@ def is_meta(device):
 class SparseCodeBase(nn.Module):
     """What both pursuits share: parameters, η = step (a buffer under step: auto), θ = η·λ or θ.
     init=False leaves the weights zero for a checkpoint to fill (no initialisation, no power iteration);
-    device="meta" (with init=False) builds the shapes only."""
+    device="meta" (with init=False) builds the shapes only. in_shape (Ci, H, W); H and W may be None (known at the
+    first forward). compiled: a compiled.CompiledLayer to run forward and backward through scn's kernels (None:
+    this file's pure-PyTorch code)."""
 
-    def __init__(self, in_shape, c, init=True, device=None):
+    def __init__(self, in_shape, c, init=True, device=None, compiled=None):
         super().__init__()
-        self.in_shape = tuple(in_shape)          # (Ci, H, W)
         self.stride, self.pad, self.iters = c["stride"], c["pad"], c["iters"]
+        self.kernel, self.channels = c["kernel"], c["out"]
         self.algorithm = c["algorithm"]
         self.betas = fista_momenta(self.iters, self.algorithm == "fista")
         self.two_sided = c["mode"] == "two_sided"
@@ -132,8 +144,7 @@ class SparseCodeBase(nn.Module):
         self.recompute = bool(c["recompute"])
         self.regularized = bool(c.get("regularizer"))
         k, co = c["kernel"], c["out"]
-        self.out_shape = (co, conv_output_size(in_shape[1], k, self.stride, self.pad),
-                          conv_output_size(in_shape[2], k, self.stride, self.pad))
+        self.set_input_shape(in_shape)
         self.weight = nn.Parameter(torch.zeros(co, in_shape[0], k, k, device=device))
         if init:
             init_weight(self.weight, c["init"], c["default_init"])
@@ -153,9 +164,34 @@ class SparseCodeBase(nn.Module):
         self.power_ready = False
         self.kinds = {"weight": "weights", "threshold": "thresholds", "step": "steps"}
         self.no_decay = {"threshold", "step"}
+        self.compiled = None if is_meta(device) else compiled
 
+    def set_input_shape(self, in_shape):
+        """(Ci, H, W) of the input; the output's shape follows (None while H and W are unknown)."""
+        self.in_shape = tuple(in_shape)
+        if in_shape[1] is None:
+            self.out_shape = None
+            return
+        self.out_shape = (self.channels, conv_output_size(in_shape[1], self.kernel, self.stride, self.pad),
+                          conv_output_size(in_shape[2], self.kernel, self.stride, self.pad))
+
+    def follow_input(self, x):
+        """Adopts x's spatial size; True when it changed (the convolutional pursuit's vector then restarts)."""
+        if x.dim() != 4 or x.shape[1] != self.in_shape[0]:
+            raise ValueError(f"sparse_code: expected (N, {self.in_shape[0]}, H, W) inputs, got {tuple(x.shape)}")
+        if tuple(x.shape[1:]) == self.in_shape:
+            return False
+        self.set_input_shape(tuple(x.shape[1:]))
+        return True
+
+    def scn_tensors(self, names):
+        """The parameters and buffers scn's compiled layer reads, by its names ("weight", "power_vector")."""
+        return [self.run_state(n) if n == "power_vector" else getattr(self, n) for n in names]
+
+    def run_state(self, name):
+        return getattr(self, name)
     def extra_repr(self):
-        return (f"{'patch' if isinstance(self, PatchSparseCode) else 'convolution'} {self.in_shape[0]}->{self.out_shape[0]}, kernel={self.weight.shape[2]}, stride={self.stride}, "
+        return (f"{'patch' if isinstance(self, PatchSparseCode) else 'convolution'} {self.in_shape[0]}->{self.channels}, kernel={self.weight.shape[2]}, stride={self.stride}, "
                 f"pad={self.pad}, iters={self.iters}, {self.algorithm}, "
                 f"{'two_sided' if self.two_sided else 'nonneg'}, step={'auto' if self.step_auto else 'scalar'}, "
                 f"threshold={'lasso' if self.lasso else 'absolute'}")
@@ -191,25 +227,39 @@ class SparseCodeBase(nn.Module):
 class SparseCode(SparseCodeBase):
     """pursuit: convolution — the convolutional sparse model, unrolled and differentiated by autograd."""
 
-    def __init__(self, in_shape, c, op=d_conv2d_input, init=True, device=None):
-        super().__init__(in_shape, c, init, device)
+    def __init__(self, in_shape, c, op=d_conv2d_input, init=True, device=None, compiled=None):
+        super().__init__(in_shape, c, init, device, compiled)
         if self.implicit:
-            self.training_unsupported = ("backward: implicit with pursuit: convolution is not emulated here "
-                                         "(scn solves it by conjugate gradients); use backward: unrolled")
+            self.training_unsupported = ("backward: implicit with pursuit: convolution is not emulated in pure "
+                                         "PyTorch (scn solves it by conjugate gradients: build the compiled ops, "
+                                         "pip install ./python); use backward: unrolled")
         self.op = op
+        self.scale_pending = False   # scn's initial scaling of the dictionary, waiting for the input's size
         if self.step_auto:
             # η = 1/‖D‖²: a buffer; the dictionary is rescaled so that ‖D‖² = 1 and η starts at 1 (as scn).
             # Without init the vector is sized when it is loaded or first started: it is as large as the
             # layer's output, and an export (which leaves it out) must not cost that memory unused.
-            self.power_shape = (1,) + self.out_shape
-            self.register_buffer("power_vector", torch.randn(self.power_shape) if init else
+            self.power_shape = (1,) + self.out_shape if self.out_shape else None
+            sized = init and self.power_shape is not None
+            self.register_buffer("power_vector", torch.randn(self.power_shape) if sized else
                                  torch.zeros(self.power_shape if is_meta(device) else (0,), device=device))
-            if init:
-                lipschitz = self.power_iteration(50)
-                with torch.no_grad():
-                    if lipschitz > 0:
-                        self.weight.mul_(1.0 / math.sqrt(lipschitz))
-                    self.step.fill_(1.0)
+            if sized:
+                self.scale_dictionary(self.power_iteration(50))
+            self.scale_pending = init and not sized
+
+    @torch.no_grad()
+    def scale_dictionary(self, lipschitz):
+        """scn's initialisation under step: auto: W/‖D‖ (so that ‖D‖² = 1) and η = 1."""
+        if lipschitz > 0:
+            self.weight.mul_(1.0 / math.sqrt(lipschitz))
+        self.step.fill_(1.0)
+
+    def run_state(self, name):
+        # Evaluation of a vector never started (an export) or sized for another input: scn's evaluation of this
+        # pursuit uses the stored η, not the vector; the compiled layer still takes one of its size.
+        if self.power_vector.shape != self.power_shape:
+            return torch.zeros(self.power_shape, dtype=self.weight.dtype, device=self.weight.device)
+        return self.power_vector
 
     def dt(self, x):   # Dᵀx  (N, Ci, H, W) -> (N, Co, Ho, Wo)
         return F.conv2d(x, self.weight, None, self.stride, self.pad)
@@ -232,13 +282,22 @@ class SparseCode(SparseCodeBase):
         return float(lipschitz)
 
     def forward(self, x):
+        if self.follow_input(x) and self.step_auto:
+            self.power_shape = (1,) + self.out_shape
+            self.power_ready = self.power_ready and self.power_vector.shape == self.power_shape
+        if self.step_auto and (self.scale_pending or (self.training and not self.power_ready)):
+            # cold: scn's 50 initial iterations from a random vector (and its initial scaling, when pending)
+            with torch.no_grad():
+                self.power_vector = _random_vector(self.power_shape, self.weight, 0x5eed)
+            lipschitz = self.power_iteration(50)
+            if self.scale_pending:
+                self.scale_dictionary(lipschitz)
+                self.scale_pending = False
+        if self.compiled is not None:
+            return self.compiled.forward(self, x, self.training)
         self.check_training()
         if self.step_auto:
             if self.training:
-                if not self.power_ready:   # cold: scn's 50 initial iterations from a random vector
-                    with torch.no_grad():
-                        self.power_vector = _random_vector(self.power_shape, self.power_vector, 0x5eed)
-                    self.power_iteration(50)
                 self.power_iteration(1)
             # A vector never started (an export evaluated) gives ∂η/∂W nothing to act on: η alone.
             eta = self.eta_with_gradient(lambda: self.d(self.power_vector).square().sum()) if self.power_ready \
@@ -387,12 +446,12 @@ class PatchSparseCode(SparseCodeBase):
 
     solve_dtype = torch.float64
 
-    def __init__(self, in_shape, c, init=True, device=None):
-        super().__init__(in_shape, c, init, device)
+    def __init__(self, in_shape, c, init=True, device=None, compiled=None):
+        super().__init__(in_shape, c, init, device, compiled)
         if self.implicit and not self.lasso:
             self.training_unsupported = "backward: implicit with pursuit: patch is emulated for threshold.form: lasso only"
         if self.step_auto:
-            self.power_shape = (1, self.out_shape[0], 1, 1)
+            self.power_shape = (1, self.channels, 1, 1)
             self.register_buffer("power_vector", torch.randn(self.power_shape) if init else
                                  torch.zeros(self.power_shape, device=device))
             if init:
@@ -442,9 +501,12 @@ class PatchSparseCode(SparseCodeBase):
         self.power_ready = True
 
     def forward(self, x):
-        self.check_training()
+        self.follow_input(x)
         if self.step_auto and not self.power_ready:
             self.start_power_iteration()
+        if self.compiled is not None:
+            return self.compiled.forward(self, x, self.training)
+        self.check_training()
         if self.step_auto and not self.training:
             eta = self.evaluation_step()
         elif self.step_auto:
