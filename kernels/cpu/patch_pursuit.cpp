@@ -14,6 +14,12 @@
 #include <immintrin.h>
 #endif
 
+// The lane vectors live in this file's anonymous namespace and never cross a translation unit, so GCC's note
+// that returning them changes the ABI where AVX-512 is off (-Wpsabi) does not apply here.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wpsabi"
+#endif
+
 namespace scn {
 
 namespace {
