@@ -161,11 +161,16 @@ struct LayerHandle : torch::CustomClassHolder {
     if (free_states.size() < 4) free_states.push_back(std::move(s));
   }
 
+  // Calls of this layer whose state autograd still holds (a test's view: it returns to 0 once autograd lets go
+  // of the graphs, so a reference cycle that keeps calls alive shows).
+  int64_t calls_alive() const { return live_calls; }
+
   Device device;
   DType dtype;
   std::unique_ptr<StandaloneLayer> layer;
   std::vector<std::unique_ptr<LayerState>> free_states;
   int64_t generation = 0;  // counts loads of the arena: backward reloads when another call loaded since
+  int64_t live_calls = 0;
 };
 
 // One forward's state, handed to its backward (any number of times: backward reads it and writes only scratch).
@@ -173,9 +178,13 @@ struct LayerCall : torch::CustomClassHolder {
   ~LayerCall() override {
     std::lock_guard<std::recursive_mutex> lock(scn_lock());
     if (state) handle->give_back(std::move(state));
+    --handle->live_calls;
   }
   c10::intrusive_ptr<LayerHandle> handle;
   std::unique_ptr<LayerState> state;
+  // Aliases of the forward's input and output without autograd's history: the output PyTorch returns gets its
+  // grad_fn set in place, and that node holds this call, so holding the output itself would be a reference
+  // cycle that keeps every call (its tape, its output) alive for the life of the process.
   at::Tensor input, output;
   int64_t generation = 0;
   bool trained = false;  // a training forward (kept what backward needs)
@@ -204,10 +213,12 @@ std::tuple<at::Tensor, c10::intrusive_ptr<LayerCall>> layer_forward(const c10::i
     DeviceBridge bridge(h->device);  // scn's stream waits for PyTorch's, and PyTorch's for scn's after
     auto call = c10::make_intrusive<LayerCall>();
     call->handle = h;
-    call->input = x.contiguous();
+    ++h->live_calls;
+    call->input = x.contiguous().detach();
     std::vector<int64_t> out_dims{x.size(0)};
     for (int64_t d : h->output_shape()) out_dims.push_back(d);
-    call->output = at::empty(out_dims, x.options().memory_format(at::MemoryFormat::Contiguous));
+    at::Tensor output = at::empty(out_dims, x.options().memory_format(at::MemoryFormat::Contiguous));
+    call->output = output.detach();
     h->load_params(params);
     call->generation = ++h->generation;
     call->state = h->take_state();
@@ -216,7 +227,7 @@ std::tuple<at::Tensor, c10::intrusive_ptr<LayerCall>> layer_forward(const c10::i
     h->layer->layer().forward(ctx, {borrow(call->input)}, borrow(call->output), train ? Mode::train : Mode::eval,
                               *call->state);
     if (train) h->store_state(params);
-    return std::make_tuple(call->output, call);
+    return std::make_tuple(output, call);
   });
 }
 
@@ -263,7 +274,8 @@ TORCH_LIBRARY(scn, m) {
       .def("param_trainable", &LayerHandle::param_trainable)
       .def("param_shape", &LayerHandle::param_shape)
       .def("output_shape", &LayerHandle::output_shape)
-      .def("resolved_yaml", &LayerHandle::resolved_yaml);
+      .def("resolved_yaml", &LayerHandle::resolved_yaml)
+      .def("calls_alive", &LayerHandle::calls_alive);
   m.class_<LayerCall>("LayerCall");
   m.def("layer_forward(__torch__.torch.classes.scn.Layer layer, Tensor x, Tensor[] params, bool train) -> "
         "(Tensor, __torch__.torch.classes.scn.LayerCall)");

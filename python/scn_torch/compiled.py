@@ -84,13 +84,15 @@ class _LayerFunction(torch.autograd.Function):
     def forward(ctx, handle, train, x, *tensors):
         out, call = torch.ops.scn.layer_forward(handle, x, list(tensors), train)
         ctx.call = call
-        ctx.save_for_backward(*tensors)   # autograd refuses a backward after they were changed in place
+        # scn's backward reads the input, the output and the parameters: saved, so that autograd refuses a
+        # backward after any of them was changed in place (the call holds them without autograd's history).
+        ctx.save_for_backward(x, out, *tensors)
         return out
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad_out):
-        tensors = ctx.saved_tensors
+        tensors = ctx.saved_tensors[2:]
         grads = torch.ops.scn.layer_backward(ctx.call, grad_out, list(tensors), ctx.needs_input_grad[2])
         needs = ctx.needs_input_grad
         dx = grads[0] if needs[2] else None
