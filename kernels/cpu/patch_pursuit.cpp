@@ -24,10 +24,16 @@ namespace scn {
 
 namespace {
 
-// A tile is kVectors·16 pixels of one image: per channel, kVectors registers of 16 f32 lanes (AVX-512; two
-// registers each under AVX2). Its codes live in four C-row buffers for all K steps; only γ_K (and γ_{K−1})
-// go back to memory.
+// A tile is kVectors·kLanes pixels of one image: per channel, kVectors vectors of kLanes lanes, one f32
+// register each (16 lanes under AVX-512, 8 otherwise). Its codes live in four C-row buffers for all K steps;
+// only γ_K (and γ_{K−1}) go back to memory. The vector is one register wide on purpose: with 16-lane vectors
+// under AVX2 (two registers each), GCC kept the accumulators on the stack and the fused pursuit ran slower
+// than the unfused reference (SCN-1's 64-atom layer: 88 ms against 38 ms on an AVX2 machine).
+#if defined(__AVX512F__)
 constexpr int kLanes = 16;
+#else
+constexpr int kLanes = 8;
+#endif
 
 template <class T>
 struct LaneVector {
@@ -39,13 +45,13 @@ using Lanes = typename LaneVector<T>::type;
 // The register block of a step's product M'z: R rows of M' by the tile's kVectors vectors of pixels, R·kVectors
 // accumulators. Each active column j costs kVectors loads of z and R broadcasts of M' for R·kVectors FMAs.
 // AVX-512 (32 registers): 8 rows × 2 vectors (16 accumulators, 2 code vectors); of 1×16, 2×8, 2×12 and 3×8
-// it was the fastest over SCN's 16, 32 and 64 atoms (tools/bench/pursuit_bench.cpp). AVX2 (16 registers of
-// half the width, so a 16-lane vector is two): 6 rows × 1 vector (12 registers of accumulators).
+// it was the fastest over SCN's 16, 32 and 64 atoms (tools/bench/pursuit_bench.cpp). AVX2 (16 registers):
+// 6 rows × 2 vectors of 8 lanes (12 accumulators, 2 code vectors, 1 broadcast), the same 16-pixel tile.
 #if defined(__AVX512F__)
 constexpr int kVectors = 2;
 constexpr int kRowsF32 = 8;
 #else
-constexpr int kVectors = 1;
+constexpr int kVectors = 2;
 constexpr int kRowsF32 = 6;
 #endif
 constexpr int kTilePixels = kLanes * kVectors;
@@ -62,6 +68,9 @@ inline bool any_nonzero(const Lanes<T>& v) {
   }
 #elif defined(__AVX2__)
   if constexpr (sizeof(T) == 4) {
+    const __m256i bits = reinterpret_cast<__m256i>(v);
+    return !_mm256_testz_si256(bits, bits);
+  } else {
     const __m256i either =
         _mm256_or_si256(reinterpret_cast<const __m256i*>(&v)[0], reinterpret_cast<const __m256i*>(&v)[1]);
     return !_mm256_testz_si256(either, either);
