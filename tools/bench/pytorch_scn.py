@@ -23,9 +23,14 @@ implicit backward as a torch.autograd.Function), and the joint multi-layer pursu
 implicit` for the convolutional pursuit and `tied: false` on sparse_code (errors say so), `recompute: true`
 and `regularizer` (warnings).
 
+--compiled runs the sparse_code and ml_pursuit layers through scn's compiled ops inside PyTorch (python/ops:
+built by CMake into build/python/_scn_ops.so, or by `pip install ./python`; docs/pytorch.md), the rest of the
+net staying PyTorch's.
+
 Modes besides the plain measurement:
   --vs-scn        measure the config(s) in PyTorch and in scn (`scn profile`, same batch, steps and
-                  threads), alternating for --rounds rounds, and print one table with the ratio.
+                  threads), alternating for --rounds rounds, and print one table with the ratio; when the
+                  compiled ops are built, PyTorch with scn's ops is a row of its own.
   --check         train a fresh scn checkpoint on a few random images (two one-step epochs), then compare
                   with it: logits of the whole net (scn eval --dump-logits, running and batch statistics),
                   and the gradients of the second step (recovered from the checkpoint's SGD velocity), plus
@@ -69,6 +74,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 # it is compared with; an installed one (pip install ./python) where the tree has none.
 if os.path.isdir(os.path.join(REPO, "python", "scn_torch")):
     sys.path.insert(0, os.path.join(REPO, "python"))
+from scn_torch.compiled import compiled_ops_status, has_compiled_ops  # noqa: E402
 from scn_torch.config import ConfigError, load_yaml, with_defaults  # noqa: E402
 from scn_torch.export import normalize_images  # noqa: E402
 from scn_torch.net import Net, load_scn_checkpoint  # noqa: E402
@@ -151,8 +157,9 @@ def compare_ops(net, batch, device, repeats):
     return rows
 
 
-def build_net(cfg, args):
-    return trainable(Net(cfg["model"], DICTIONARY_OPS[args.dictionary_op]))
+def build_net(cfg, args, compiled=None):
+    compiled = args.compiled if compiled is None else compiled
+    return trainable(Net(cfg["model"], DICTIONARY_OPS[args.dictionary_op], compiled=compiled))
 
 
 def trainable(net):
@@ -163,10 +170,11 @@ def trainable(net):
     return net
 
 
-def measure_pytorch(cfg, args, device, batch, compile_net=False):
-    """Training steps on random data: (ms per step, images/s, per-step ms, final loss)."""
+def measure_pytorch(cfg, args, device, batch, compile_net=False, compiled=None):
+    """Training steps on random data: (ms per step, images/s, per-step ms, final loss). compiled: scn's ops for
+    the pursuit layers (None: as --compiled says)."""
     torch.manual_seed(args.seed)
-    net = build_net(cfg, args).to(device)
+    net = build_net(cfg, args, compiled).to(device)
     lr, momentum, wd = optimizer_settings(cfg)
     opt = torch.optim.SGD(net.param_groups(wd), lr=lr, momentum=momentum)
     model = net
@@ -255,19 +263,22 @@ def run_vs_scn(args, device):
             cfg = load_config(config)
             batch = args.batch or int((cfg.get("train") or {}).get("batch", 128))
             # The patch pursuit's implicit backward solves in float64 like scn; with a float32 solve too.
-            implicit = any(isinstance(m, PatchSparseCode) and m.implicit for m in build_net(cfg, args).sparse_layers)
-            variants = [("pytorch", PatchSparseCode.solve_dtype)]
+            implicit = any(isinstance(m, PatchSparseCode) and m.implicit
+                           for m in build_net(cfg, args, False).sparse_layers)
+            variants = [("pytorch", PatchSparseCode.solve_dtype, False)]
             if implicit and args.solve_dtype == "float64":
-                variants.append(("pytorch, float32 solve", torch.float32))
-            best = {"scn": 0.0, **{name: 0.0 for name, _ in variants}}
+                variants.append(("pytorch, float32 solve", torch.float32, False))
+            if has_compiled_ops():
+                variants.append(("pytorch + scn's ops", PatchSparseCode.solve_dtype, True))
+            best = {"scn": 0.0, **{name: 0.0 for name, _, _ in variants}}
             for r in range(args.rounds):
                 _, ips = measure_scn(scn, config, args, batch, workdir)
                 best["scn"] = max(best["scn"], ips)
                 print(f"  round {r + 1}: scn {config} batch {batch}: {ips:.1f} images/s", file=sys.stderr)
-                for name, dtype in variants:
+                for name, dtype, compiled in variants:
                     saved, PatchSparseCode.solve_dtype = PatchSparseCode.solve_dtype, dtype
                     try:
-                        _, ips, _, _, _ = measure_pytorch(cfg, args, device, batch)
+                        _, ips, _, _, _ = measure_pytorch(cfg, args, device, batch, compiled=compiled)
                     finally:
                         PatchSparseCode.solve_dtype = saved
                     best[name] = max(best[name], ips)
@@ -277,7 +288,8 @@ def run_vs_scn(args, device):
         scn.close()
         shutil.rmtree(workdir, ignore_errors=True)
     print(f"training images/s on {os.cpu_count()} cores, best of {args.rounds} alternating rounds, "
-          f"{args.warmup} warm-up + {args.steps} timed steps each (torch {torch.__version__})")
+          f"{args.warmup} warm-up + {args.steps} timed steps each (torch {torch.__version__}; "
+          f"{compiled_ops_status()})")
     print(f"| {'config':30s} | {'framework':22s} | threads | batch | images/s | × scn |")
     print(f"|{'-' * 32}|{'-' * 24}|--------:|------:|---------:|------:|")
     rows = []
@@ -538,6 +550,8 @@ def main(argv):
     ap.add_argument("--solve-dtype", choices=("float64", "float32"), default="float64",
                     help="the implicit backward's per-pixel Cholesky (default float64, as scn)")
     ap.add_argument("--compile", action="store_true", help="wrap the net in torch.compile")
+    ap.add_argument("--compiled", action="store_true",
+                    help="the pursuit layers through scn's compiled ops (python/ops; an error when not built)")
     ap.add_argument("--params", action="store_true", help="print the parameter counts and exit")
     ap.add_argument("--compare-ops", action="store_true",
                     help="time D z as conv_transpose2d and as conv2d_input on the config's layer shapes, exit")
