@@ -40,13 +40,26 @@ make_base() {
   tar -C "$base.d" -cf "$base.tmp" . && mv "$base.tmp" "$base" && rm -rf "$base.d"
 }
 
-# $root: a pristine copy of $base, with the host's resolver.
+# $root: a pristine copy of $base, with the host's resolver and the certificate authorities the host's
+# network needs. A fresh machine of this kind trusts its network's own authorities (the host's
+# /usr/local/share/ca-certificates, which reach HTTPS through an intercepting proxy); a minbase root does not,
+# so pip's HTTPS to PyPI failed there ("self-signed certificate in certificate chain"), which no fresh machine
+# would see. The host's bundle serves until Debian's ca-certificates is installed; that package then rebuilds
+# the bundle from its own authorities and the local ones copied here.
 extract_root() {
   say "extracting a pristine root into $root"
   [ ! -e "$root" ] || remove_root
   mkdir -p "$root"
   tar -C "$root" -xf "$base"
   cp -L /etc/resolv.conf "$root/etc/resolv.conf"
+  if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
+    mkdir -p "$root/usr/local/share/ca-certificates"
+    cp -L /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/"
+  fi
+  if [ -s /etc/ssl/certs/ca-certificates.crt ]; then
+    mkdir -p "$root/etc/ssl/certs"
+    cp -L /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/ca-certificates.crt"
+  fi
 }
 
 # Copies the working tree of $1 (tracked files and untracked ones git does not ignore; no build folders) to
